@@ -57,16 +57,16 @@ def find_tuner_context(max_depth: int = 60) -> TunerContext | None:
             candidate = local.get("trial")
             if trial is None and candidate is not None and _is_trial(candidate):
                 trial = candidate
-            if trial is not None:
-                ex = local.get("execution")
-                if isinstance(ex, int) and candidate is trial:
-                    execution = ex
+            if trial is not None and candidate is trial:
                 owner = local.get("self")
-                if owner is not None and hasattr(owner, "oracle") and hasattr(
-                    owner, "hypermodel"
-                ):
+                if tuner is None and hasattr(owner, "oracle") and hasattr(owner, "hypermodel"):
                     tuner = owner
+                ex = local.get("execution")
+                if isinstance(ex, int):
+                    execution = ex
                     break
+            elif tuner is not None:
+                break  # left the tuner's frames for this trial
             frame = frame.f_back
             depth += 1
     finally:
