@@ -1,0 +1,208 @@
+"""Per-trial results a user can read without TensorBoard: a CSV and a progress line.
+
+Pure Python; shared by the oracles (which see every trial end, failed ones
+included) and by the callbacks.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+__all__ = ["TrialsCSV", "atomic_write_text", "best_of", "format_duration", "progress_line"]
+
+BASE_COLUMNS = ("trial_id", "status", "score", "seconds", "stopped_reason")
+
+
+def atomic_write_text(path: str, text: str) -> None:
+    """Writes `text` to `path` through a temporary file and `os.replace`.
+
+    A process killed mid-write leaves either the old file or the new one, never
+    half of one.
+
+    Args:
+        path: Destination file.
+        text: The content.
+    """
+    tmp = f"{path}.tmp-{os.getpid()}-{threading.get_ident()}"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return repr(value) if math.isfinite(value) else str(value)
+    return value
+
+
+class TrialsCSV:
+    """A CSV of trials, one row per finished trial, appended as trials end.
+
+    The columns are `trial_id, status, score, seconds, stopped_reason`, then one
+    column per hyperparameter and one per metric (prefixed `metric:`). When a
+    new hyperparameter or metric appears, the file is rewritten once with the
+    wider header (atomically); otherwise rows are appended.
+
+    Args:
+        path: The CSV file. Its directory is created on first write.
+    """
+
+    def __init__(self, path: str):
+        self.path = str(path)
+        self._columns: list[str] | None = None
+        self._rows: list[dict] = []
+        self._lock = threading.Lock()
+
+    def _load(self) -> None:
+        self._columns, self._rows = [], []
+        if os.path.exists(self.path):
+            with open(self.path, newline="", encoding="utf-8") as f:
+                reader = csv.DictReader(f)
+                self._columns = list(reader.fieldnames or [])
+                self._rows = list(reader)
+
+    def append(
+        self,
+        trial_id: str,
+        status: str,
+        score: float | None,
+        seconds: float | None,
+        hyperparameters: Mapping[str, Any],
+        metrics: Mapping[str, Any] | None = None,
+        stopped_reason: str | None = None,
+    ) -> None:
+        """Adds (or replaces, for a retried trial id) one trial's row.
+
+        Args:
+            trial_id: The trial's id.
+            status: Its final status (`COMPLETED`, `FAILED`, ...).
+            score: Its objective score, or `None`.
+            seconds: Wall time of the trial, or `None`.
+            hyperparameters: Active hyperparameter values.
+            metrics: Final metric values by name. Defaults to `None`.
+            stopped_reason: Why it was stopped early, if it was. Defaults to `None`.
+        """
+        row = {
+            "trial_id": trial_id,
+            "status": status,
+            "score": _cell(score),
+            "seconds": "" if seconds is None else f"{seconds:.3f}",
+            "stopped_reason": stopped_reason or "",
+        }
+        row.update({k: _cell(v) for k, v in hyperparameters.items()})
+        row.update({f"metric:{k}": _cell(v) for k, v in (metrics or {}).items()})
+        with self._lock:
+            if self._columns is None:
+                self._load()
+            if not self._columns:
+                self._columns = list(BASE_COLUMNS)
+            new = [k for k in row if k not in self._columns]
+            self._columns += new
+            replaced = any(r.get("trial_id") == trial_id for r in self._rows)
+            if replaced:
+                self._rows = [r for r in self._rows if r.get("trial_id") != trial_id]
+            self._rows.append(row)
+            if new or replaced or not os.path.exists(self.path):
+                self._rewrite()
+            else:
+                with open(self.path, "a", newline="", encoding="utf-8") as f:
+                    csv.DictWriter(f, fieldnames=self._columns, restval="").writerow(row)
+
+    def _rewrite(self) -> None:
+        os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=self._columns, restval="")
+        writer.writeheader()
+        writer.writerows(self._rows)
+        atomic_write_text(self.path, buf.getvalue())
+
+    def rows(self) -> list[dict]:
+        """The rows, as read back from the file."""
+        with self._lock:
+            self._load()
+            return list(self._rows)
+
+
+def format_duration(seconds: float | None) -> str:
+    """`75.2 -> "1m15s"`; `None -> "?"`."""
+    if seconds is None or not math.isfinite(seconds):
+        return "?"
+    seconds = max(0, int(round(seconds)))
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    if h:
+        return f"{h}h{m:02d}m"
+    if m:
+        return f"{m}m{s:02d}s"
+    return f"{s}s"
+
+
+def progress_line(
+    done: int,
+    total: int | None,
+    trial_id: str,
+    status: str,
+    score: float | None,
+    best: float | None,
+    elapsed: float,
+    time_left: float | None = None,
+    values: Mapping[str, Any] | None = None,
+    objective: str = "score",
+) -> str:
+    """One human line per finished trial: `[k/N] trial 07 COMPLETED ... ~1m10s left`.
+
+    Args:
+        done: Trials finished so far.
+        total: Trials planned, or `None` when unknown.
+        trial_id: The trial that just ended.
+        status: Its status.
+        score: Its score, or `None`.
+        best: Best score so far, or `None`.
+        elapsed: Seconds since the search started.
+        time_left: Estimated seconds left; estimated from the mean trial time
+            when `None` and `total` is known. Defaults to `None`.
+        values: Hyperparameters to show. Defaults to `None`.
+        objective: Name of the objective. Defaults to `"score"`.
+    """
+    if time_left is None and total and done:
+        time_left = elapsed / done * max(total - done, 0)
+    of = f"{done}/{total}" if total else f"{done}"
+    score_s = "-" if score is None or not math.isfinite(score) else f"{score:.4g}"
+    best_s = "-" if best is None else f"{best:.4g}"
+    parts = [
+        f"[{of}] trial {trial_id} {status}",
+        f"{objective}={score_s}",
+        f"best={best_s}",
+        f"elapsed {format_duration(elapsed)}",
+    ]
+    if time_left is not None:
+        parts.append(f"~{format_duration(time_left)} left")
+    line = " | ".join(parts)
+    if values:
+        shown = ", ".join(f"{k}={_short(v)}" for k, v in list(values.items())[:8])
+        line += f" | {shown}"
+    return line
+
+
+def _short(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
+
+
+def best_of(scores: Sequence[float], direction: str) -> float | None:
+    """Best finite score for `direction` (`"min"` or `"max"`), or `None`."""
+    finite = [s for s in scores if s is not None and math.isfinite(s)]
+    if not finite:
+        return None
+    return max(finite) if direction == "max" else min(finite)
