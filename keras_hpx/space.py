@@ -306,7 +306,7 @@ def _same(a: Any, b: Any) -> bool:
     if isinstance(a, bool) or isinstance(b, bool):
         return isinstance(a, bool) and isinstance(b, bool) and a == b
     if isinstance(a, (int, float, np.number)) and isinstance(b, (int, float, np.number)):
-        return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-12)
+        return float(a) == float(b) or math.isclose(float(a), float(b), rel_tol=1e-9)
     return a == b
 
 

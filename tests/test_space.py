@@ -1,0 +1,225 @@
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from keras_hpx.space import Param, Space, canonical_key
+
+# ----- strategies: random valid parameters and spaces ---------------------------------------
+
+
+@st.composite
+def float_params(draw, name):
+    sampling = draw(st.sampled_from(["linear", "log", "reverse_log"]))
+    lo = draw(st.floats(1e-4, 10.0)) if sampling != "linear" else draw(st.floats(-10.0, 10.0))
+    hi = lo + draw(st.floats(1e-3, 100.0))
+    step = None
+    if draw(st.booleans()):
+        step = draw(st.floats(1.5, 10.0)) if sampling != "linear" else (hi - lo) / draw(
+            st.integers(1, 20)
+        )
+    return Param(name, "float", lo, hi, step, sampling, default=lo)
+
+
+@st.composite
+def int_params(draw, name):
+    sampling = draw(st.sampled_from(["linear", "log", "reverse_log"]))
+    lo = draw(st.integers(1, 50))
+    hi = lo + draw(st.integers(0, 500))
+    step = draw(st.integers(1, 7)) if sampling == "linear" else draw(
+        st.one_of(st.none(), st.integers(2, 4))
+    )
+    return Param(name, "int", lo, hi, step, sampling, default=lo)
+
+
+@st.composite
+def choice_params(draw, name):
+    kind = draw(st.sampled_from(["str", "int", "float"]))
+    n = draw(st.integers(1, 6))
+    if kind == "str":
+        values = tuple(f"v{i}" for i in range(n))
+        ordered = False
+    elif kind == "int":
+        values = tuple(sorted(draw(st.sets(st.integers(-100, 100), min_size=n, max_size=n))))
+        ordered = draw(st.booleans())
+    else:
+        values = tuple(sorted(draw(st.sets(st.floats(-10, 10), min_size=n, max_size=n))))
+        ordered = True
+    return Param(name, "choice", values=values, ordered=ordered, default=values[0])
+
+
+@st.composite
+def spaces(draw):
+    n = draw(st.integers(1, 6))
+    params = []
+    for i in range(n):
+        name = f"p{i}"
+        kind = draw(st.sampled_from(["float", "int", "choice", "boolean", "fixed"]))
+        if kind == "float":
+            p = draw(float_params(name))
+        elif kind == "int":
+            p = draw(int_params(name))
+        elif kind == "choice":
+            p = draw(choice_params(name))
+        elif kind == "boolean":
+            p = Param(name, "boolean", values=(False, True), default=False)
+        else:
+            p = Param(name, "fixed", values=(3,), default=3)
+        # condition on an earlier discrete parent, sometimes
+        parents = [q for q in params if q.kind in ("choice", "boolean")]
+        if parents and draw(st.booleans()):
+            parent = draw(st.sampled_from(parents))
+            allowed = tuple(draw(st.sets(st.sampled_from(parent.values), min_size=1)))
+            p = Param(**{**p.__dict__, "conditions": ((parent.name, allowed),)})
+        params.append(p)
+    return Space(params)
+
+
+# ----- properties --------------------------------------------------------------------------
+
+
+@settings(max_examples=150, deadline=None)
+@given(spaces(), st.integers(0, 2**32 - 1))
+def test_decoded_values_are_always_valid(space, seed):
+    rng = np.random.default_rng(seed)
+    for _ in range(5):
+        values = space.from_unit(rng.random(len(space)))
+        assert space.is_valid(values), values
+        x = rng.random(space.dim) * 1.4 - 0.2  # also outside the cube
+        assert space.is_valid(space.decode(x)), x
+        assert space.is_valid(space.decode(space.snap(x)))
+
+
+@settings(max_examples=150, deadline=None)
+@given(spaces(), st.integers(0, 2**32 - 1))
+def test_decode_encode_round_trip(space, seed):
+    rng = np.random.default_rng(seed)
+    for _ in range(5):
+        values = space.from_unit(rng.random(len(space)))
+        x, mask = space.encode(values)
+        back = space.decode(x)
+        assert back.keys() == values.keys()
+        for k, v in values.items():
+            p = next(p for p in space.params if p.name == k)
+            if p.kind == "float" and p.step is None:
+                assert math.isclose(back[k], v, rel_tol=1e-9, abs_tol=1e-9)
+            else:
+                assert back[k] == v and type(back[k]) is type(v), (k, v, back[k])
+        # the unit encoding round-trips too
+        u, _ = space.to_unit(values)
+        again = space.from_unit(u)
+        for k, v in values.items():
+            p = next(p for p in space.params if p.name == k)
+            if p.kind == "float" and p.step is None:
+                assert math.isclose(again[k], v, rel_tol=1e-9, abs_tol=1e-9)
+            else:
+                assert again[k] == v
+
+
+@settings(max_examples=100, deadline=None)
+@given(spaces())
+def test_inactive_parameters_are_masked(space):
+    values = space.from_unit(np.full(len(space), 0.3))
+    x, mask = space.encode(values)
+    for i, p in enumerate(space.params):
+        cols = [j for j, c in enumerate(space.columns) if c.param == i]
+        assert all(mask[j] == (p.name in values) for j in cols)
+
+
+@settings(max_examples=60, deadline=None)
+@given(spaces())
+def test_grid_size_matches_enumeration_and_grid_is_valid(space):
+    if not space.is_discrete or space.grid_size() > 3000:
+        return
+    grid = list(space.grid())
+    assert len(grid) == space.grid_size()
+    assert len({canonical_key(v) for v in grid}) == len(grid)
+    assert all(space.is_valid(v) for v in grid)
+
+
+# ----- hand-written cases ------------------------------------------------------------------
+
+
+def test_unordered_choices_are_one_hot_not_ordered():
+    space = Space([Param("act", "choice", values=("relu", "tanh", "gelu"), default="relu")])
+    x_relu, _ = space.encode({"act": "relu"})
+    x_tanh, _ = space.encode({"act": "tanh"})
+    x_gelu, _ = space.encode({"act": "gelu"})
+    d = lambda a, b: np.linalg.norm(a - b)  # noqa: E731
+    assert d(x_relu, x_tanh) == d(x_relu, x_gelu) == d(x_tanh, x_gelu)
+    ordered = Space([Param("n", "choice", values=(1, 2, 4), ordered=True, default=1)])
+    assert ordered.dim == 1
+
+
+def test_steps_logs_and_reverse_logs():
+    lin = Param("d", "float", 0.0, 0.5, 0.1)
+    assert lin.grid_values() == [0.0, 0.1, 0.2, 0.3, 0.4, 0.5]
+    log = Param("b", "int", 2, 32, 2, "log")
+    assert log.grid_values() == [2, 4, 8, 16, 32]
+    rev = Param("r", "float", 1.0, 100.0, sampling="reverse_log")
+    # reverse log puts more mass near max_value
+    draws = [rev.from_unit(u) for u in np.linspace(0, 0.999, 1000)]
+    assert np.median(draws) > 50.5
+    logf = Param("lr", "float", 1e-4, 1e-1, sampling="log")
+    assert math.isclose(logf.from_unit(0.5), math.sqrt(1e-4 * 1e-1), rel_tol=1e-9)
+
+
+def test_booleans_are_not_ints():
+    p = Param("flag", "boolean", values=(False, True), default=False)
+    assert p.is_valid(True) and not p.is_valid(1)
+
+
+def test_conditional_grid_counts_only_parent_branch():
+    space = Space(
+        [
+            Param("m", "choice", values=("a", "b"), default="a"),
+            Param("x", "int", 1, 5, 1, conditions=(("m", ("a",)),), default=1),
+            Param("y", "boolean", values=(False, True), conditions=(("m", ("b",)),)),
+        ]
+    )
+    assert space.grid_size() == 5 + 2
+
+
+def test_children_sorted_after_parents():
+    child = Param("c", "int", 1, 2, 1, conditions=(("p", (True,)),), default=1)
+    parent = Param("p", "boolean", values=(False, True), default=False)
+    assert Space([child, parent]).names == ["p", "c"]
+
+
+def test_float_without_step_needs_points():
+    p = Param("lr", "float", 1e-3, 1.0, sampling="log")
+    with pytest.raises(ValueError, match="'lr' has no `step`"):
+        p.grid_values()
+    assert p.grid_values(4) == pytest.approx([1e-3, 1e-2, 1e-1, 1.0])
+
+
+def test_reads_keras_tuner_spaces():
+    import keras_tuner as kt
+
+    hp = kt.HyperParameters()
+    hp.Float("lr", 1e-4, 1e-2, sampling="log")
+    hp.Int("units", 32, 128, step=32)
+    hp.Choice("act", ["relu", "tanh"])
+    with hp.conditional_scope("act", ["tanh"]):
+        hp.Boolean("scale")
+    space = Space.from_keras_tuner(hp)
+    assert space.names == ["lr", "units", "act", "scale"]
+    assert space.params[1].grid_values() == [32, 64, 96, 128]
+    assert space.params[3].conditions == (("act", ("tanh",)),)
+
+
+def test_space_module_never_imports_keras():
+    code = (
+        "import sys\n"
+        "for m in ('keras', 'keras_tuner', 'tensorflow'):\n"
+        "    sys.modules[m] = None\n"
+        "import keras_hpx, keras_hpx.space, keras_hpx.samplers, keras_hpx.report\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"
