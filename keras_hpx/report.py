@@ -14,6 +14,8 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 __all__ = ["TrialsCSV", "atomic_write_text", "best_of", "format_duration", "progress_line"]
 
 BASE_COLUMNS = ("trial_id", "status", "score", "seconds", "stopped_reason")
@@ -38,8 +40,12 @@ def atomic_write_text(path: str, text: str) -> None:
 def _cell(value: Any) -> Any:
     if value is None:
         return ""
-    if isinstance(value, float):
-        return repr(value) if math.isfinite(value) else str(value)
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return repr(float(value)) if math.isfinite(value) else str(float(value))
     return value
 
 

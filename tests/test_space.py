@@ -19,8 +19,10 @@ def float_params(draw, name):
     hi = lo + draw(st.floats(1e-3, 100.0))
     step = None
     if draw(st.booleans()):
-        step = draw(st.floats(1.5, 10.0)) if sampling != "linear" else (hi - lo) / draw(
-            st.integers(1, 20)
+        step = (
+            draw(st.floats(1.5, 10.0))
+            if sampling != "linear"
+            else (hi - lo) / draw(st.integers(1, 20))
         )
     return Param(name, "float", lo, hi, step, sampling, default=lo)
 
@@ -30,8 +32,10 @@ def int_params(draw, name):
     sampling = draw(st.sampled_from(["linear", "log", "reverse_log"]))
     lo = draw(st.integers(1, 50))
     hi = lo + draw(st.integers(0, 500))
-    step = draw(st.integers(1, 7)) if sampling == "linear" else draw(
-        st.one_of(st.none(), st.integers(2, 4))
+    step = (
+        draw(st.integers(1, 7))
+        if sampling == "linear"
+        else draw(st.one_of(st.none(), st.integers(2, 4)))
     )
     return Param(name, "int", lo, hi, step, sampling, default=lo)
 

@@ -1,0 +1,46 @@
+import csv
+import os
+import subprocess
+import sys
+
+
+def test_demo_runs_a_real_search_and_writes_the_trials_csv(tmp_path):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "keras_hpx",
+            "demo",
+            "--oracle",
+            "grid",
+            "--max-trials",
+            "3",
+            "--epochs",
+            "2",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "[3/3] trial" in out.stdout
+    assert "Best val_accuracy" in out.stdout
+    rows = list(csv.DictReader(open(tmp_path / "digits_grid" / "trials.csv")))
+    assert len(rows) == 3
+    assert all(r["status"] == "COMPLETED" and float(r["score"]) > 0.1 for r in rows)
+    assert len({(r["units_0"], r["learning_rate"], r["dropout"], r["layers"]) for r in rows}) == 3
+
+
+def test_demo_rejects_a_bad_oracle_name():
+    out = subprocess.run(
+        [sys.executable, "-m", "keras_hpx", "demo", "--oracle", "nope"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 2
+    assert "invalid choice: 'nope'" in out.stderr
