@@ -1,0 +1,435 @@
+"""Shared machinery of the callbacks that record trials: `HParamsLogger`, `TrialLogger`.
+
+A Keras Tuner search deep-copies its callbacks for every execution and never
+tells them the trial, and a `fit` that raises never calls `on_train_end`. So:
+
+* `__deepcopy__` returns a fresh callback that shares one `_Shared` state with the
+  original (no writer, lock or model is copied), so all copies of one callback
+  see each other's open sessions;
+* the trial, its hyperparameters and the execution come from
+  `find_tuner_context()` at `on_train_begin`;
+* a session still open when the next `fit` starts in this process (or when the
+  process exits) belonged to a `fit` that raised: it is closed as failed.
+
+Nothing here imports TensorFlow; Keras is imported for the `Callback` base class.
+"""
+
+from __future__ import annotations
+
+import atexit
+import copy
+import math
+import os
+import re
+import threading
+import time
+import weakref
+from dataclasses import dataclass, field
+from typing import Any
+
+import keras
+
+from keras_hpx.callbacks._context import find_tuner_context
+from keras_hpx.space import Space
+
+_MAX_DIRECTIONS = ("acc", "accuracy", "auc", "precision", "recall", "f1", "iou", "r2")
+
+
+def objective_direction(name: str) -> str:
+    """`"max"` for accuracy-like metric names, else `"min"` (as Keras Tuner infers)."""
+    base = name[4:] if name.startswith("val_") else name
+    return "max" if any(base == m or base.endswith("_" + m) for m in _MAX_DIRECTIONS) else "min"
+
+
+@dataclass
+class _Objective:
+    """The objective as plain data: names with directions (several = summed, as Keras Tuner)."""
+
+    directions: dict[str, str]
+
+    @property
+    def name(self) -> str:
+        return next(iter(self.directions)) if len(self.directions) == 1 else "multi_objective"
+
+    @property
+    def direction(self) -> str:
+        return next(iter(self.directions.values())) if len(self.directions) == 1 else "min"
+
+    @classmethod
+    def parse(cls, objective: Any) -> _Objective | None:
+        """From a name, `(name, direction)`, a Keras Tuner `Objective` or a list of those."""
+        if objective is None:
+            return None
+        if isinstance(objective, str):
+            return cls({objective: objective_direction(objective)})
+        if (
+            isinstance(objective, tuple)
+            and len(objective) == 2
+            and all(isinstance(v, str) for v in objective)
+            and objective[1] in ("min", "max")
+        ):
+            return cls({objective[0]: objective[1]})
+        subs = getattr(objective, "objectives", None)
+        if subs is not None:
+            objective = list(subs)
+        if isinstance(objective, (list, tuple)):
+            directions: dict[str, str] = {}
+            for o in objective:
+                parsed = cls.parse(o)
+                if parsed is None:
+                    continue
+                directions.update(parsed.directions)
+            return cls(directions) if directions else None
+        name = getattr(objective, "name", None)
+        direction = getattr(objective, "direction", None)
+        if isinstance(name, str) and direction in ("min", "max"):
+            return cls({name: direction})
+        raise TypeError(
+            f"Invalid objective={objective!r}; expected a metric name, (name, 'min'|'max'), "
+            "a keras_tuner.Objective or a list of those."
+        )
+
+    def value(self, logs: dict) -> float | None:
+        """The objective in one epoch's logs (minimised sign for several), or `None`."""
+        if not all(n in logs for n in self.directions):
+            return None
+        if len(self.directions) == 1:
+            return logs[self.name]
+        return sum(logs[n] if d == "min" else -logs[n] for n, d in self.directions.items())
+
+    def better(self, a: float, b: float) -> bool:
+        return a > b if self.direction == "max" else a < b
+
+
+def _float(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+@dataclass
+class Record:
+    """One `fit` (one execution of a trial, or a plain `fit`) as it runs."""
+
+    trial_id: str
+    execution: int
+    n_executions: int
+    hparams: dict
+    space: Space | None
+    objective: _Objective | None
+    oracle: Any = None
+    trial: Any = None
+    start: float = field(default_factory=time.time)
+    history: list = field(default_factory=list)  # [(epoch, {name: float})]
+    planned_epochs: int | None = None
+    stopped_early: bool = False
+    stopped_reason: str = ""
+    end: float | None = None
+    last_seen: float | None = None  # time of the last epoch end
+    extra: dict = field(default_factory=dict)  # per-callback state (writers, ...)
+
+    @property
+    def epochs(self) -> int:
+        return len(self.history)
+
+    def best(self) -> tuple[int | None, float | None, dict]:
+        """`(epoch, score, logs)` of the best epoch by the objective (else the last epoch)."""
+        if not self.history:
+            return None, None, {}
+        if self.objective is None:
+            epoch, logs = self.history[-1]
+            return epoch, None, logs
+        best = None
+        for epoch, logs in self.history:
+            v = self.objective.value(logs)
+            if v is None or not math.isfinite(v):
+                continue
+            if best is None or self.objective.better(v, best[1]):
+                best = (epoch, v, logs)
+        if best is None:
+            epoch, logs = self.history[-1]
+            return epoch, None, logs
+        return best
+
+
+class _Shared:
+    """State shared by a callback and all its deep copies (one per process)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.open: list[Record] = []
+        self.groups: dict[str, str] = {}  # trial id -> group (attempt) name
+        self.state: dict[str, Any] = {}  # per-callback-type state
+        self.owner: weakref.ref | None = None
+
+
+_LIVE: weakref.WeakSet = weakref.WeakSet()
+
+
+def _close_all_at_exit() -> None:
+    for callback in list(_LIVE):
+        try:
+            callback.close()
+        except Exception:
+            pass
+
+
+atexit.register(_close_all_at_exit)
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_name(name: str) -> str:
+    """A run or file name safe on every filesystem."""
+    return _UNSAFE.sub("_", str(name)).strip("._") or "run"
+
+
+def worker_id() -> str | None:
+    """The Keras Tuner worker's id in distributed mode, else `None`."""
+    if os.environ.get("KERASTUNER_ORACLE_IP") and os.environ.get("KERASTUNER_TUNER_ID"):
+        return safe_name(os.environ["KERASTUNER_TUNER_ID"])
+    return None
+
+
+def space_of(hyperparameters: Any, oracle: Any = None) -> Space | None:
+    """The union of the trial's and the oracle's hyperparameters, as a `Space`."""
+    params: dict[tuple, Any] = {}
+    sources = [hyperparameters]
+    if oracle is not None:
+        try:
+            sources.append(oracle.get_space())
+        except Exception:
+            pass
+    for hps in sources:
+        if hps is None or not hasattr(hps, "space"):
+            continue
+        for p in Space.from_keras_tuner(hps).params:
+            params.setdefault((p.name, p.conditions), p)
+    return Space(list(params.values())) if params else None
+
+
+def active_values(hyperparameters: Any, space: Space | None) -> dict:
+    """The active hyperparameter values of a Keras Tuner `HyperParameters`."""
+    values = dict(hyperparameters.values)
+    if space is None:
+        return values
+    active = space.active_values(values, fill_defaults=False)
+    return {k: v for k, v in active.items() if v is not None}
+
+
+class TrialCallback(keras.callbacks.Callback):
+    """Base class: finds the trial, tracks the epochs, closes failed sessions.
+
+    Subclasses implement `_open(record)`, `_epoch(record, epoch, logs)` and
+    `_close(record, status)` with `status` `"SUCCESS"` or `"FAILURE"`.
+
+    Args:
+        hparams: Hyperparameter values for a plain `model.fit` (a dict or a Keras
+            Tuner `HyperParameters`); ignored inside a search. Defaults to `None`.
+        objective: For a plain `model.fit`: the metric that scores it (name,
+            `(name, direction)` or a Keras Tuner `Objective`); inside a search the
+            oracle's objective is used. Defaults to `None`.
+        run_name: Name of a plain `model.fit`'s run (and table row). Defaults to
+            `None` (a time stamp).
+    """
+
+    def __init__(
+        self,
+        hparams: Any = None,
+        objective: Any = None,
+        run_name: str | None = None,
+    ):
+        super().__init__()
+        if hparams is not None and not (isinstance(hparams, dict) or hasattr(hparams, "space")):
+            raise TypeError(
+                f"Invalid hparams={hparams!r}; expected a dict of values or a "
+                "keras_tuner.HyperParameters."
+            )
+        if run_name is not None and not isinstance(run_name, str):
+            raise TypeError(f"Invalid run_name={run_name!r}; expected a string or None.")
+        self.hparams = hparams
+        self.objective = objective
+        self._objective = _Objective.parse(objective)
+        self.run_name = run_name
+        self._shared = _Shared()
+        self._record: Record | None = None
+        _LIVE.add(self)
+
+    # ----- copies -------------------------------------------------------------------------
+
+    def __deepcopy__(self, memo: dict) -> TrialCallback:
+        new = copy.copy(self)  # same configuration, same _Shared
+        new._model = None
+        new.params = None
+        new._record = None
+        new.hparams = copy.deepcopy(self.hparams, memo)
+        memo[id(self)] = new
+        _LIVE.add(new)
+        return new
+
+    # ----- hooks for subclasses -----------------------------------------------------------
+
+    def _open(self, record: Record) -> None:
+        raise NotImplementedError
+
+    def _epoch(self, record: Record, epoch: int, logs: dict) -> None:
+        raise NotImplementedError
+
+    def _close(self, record: Record, status: str) -> None:
+        raise NotImplementedError
+
+    # ----- Keras hooks --------------------------------------------------------------------
+
+    def _has_record(self, trial_id: str) -> bool:
+        """Whether this trial already has an output (skip it when scanning failures)."""
+        return False
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self._close_orphans()
+        record = self._new_record()
+        if record.oracle is not None:
+            self._shared.state["oracle"] = record.oracle
+            self._record_unseen_failures(record.oracle)
+        self._shared.state.setdefault("seen", set()).add(record.trial_id)
+        self._record = record
+        with self._shared.lock:
+            self._shared.open.append(record)
+        self._open(record)
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        record = self._record
+        if record is None:
+            return
+        clean = {}
+        for k, v in (logs or {}).items():
+            f = _float(v)
+            if f is not None:
+                clean[str(k)] = f
+        record.history.append((int(epoch), clean))
+        record.last_seen = time.time()
+        self._epoch(record, int(epoch), clean)
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        record = self._record
+        if record is None:
+            return
+        record.end = time.time()
+        planned = (self.params or {}).get("epochs")
+        record.planned_epochs = planned
+        last = record.history[-1][0] + 1 if record.history else 0
+        stop = bool(getattr(self.model, "stop_training", False)) if self._model else False
+        record.stopped_early = stop or (planned is not None and last < planned)
+        message = getattr(record.trial, "message", None)
+        if isinstance(message, str) and message.startswith("stopped:"):
+            record.stopped_early = True
+            record.stopped_reason = message[len("stopped:") :].strip()
+        elif record.stopped_early:
+            record.stopped_reason = "stop_training" if stop else "fewer epochs than planned"
+        self._finish(record, "SUCCESS")
+        self._record = None
+
+    # ----- failures -----------------------------------------------------------------------
+
+    def _finish(self, record: Record, status: str) -> None:
+        with self._shared.lock:
+            if record not in self._shared.open:
+                return
+            self._shared.open.remove(record)
+        if record.end is None:
+            # A failed fit: it ended some time after its last epoch; that is all we know.
+            record.end = record.last_seen or record.start
+        self._close(record, status)
+
+    def _close_orphans(self) -> None:
+        """Closes, as failed, sessions of earlier `fit`s that never reached `on_train_end`."""
+        with self._shared.lock:
+            orphans = list(self._shared.open)
+        for record in orphans:
+            self._finish(record, "FAILURE")
+
+    def _record_unseen_failures(self, oracle: Any) -> None:
+        """Records trials that failed before their `fit` began (e.g. in `build`).
+
+        Only an oracle in this process lists its trials (a distributed worker's
+        client does not); trials already recorded by this callback are skipped.
+        """
+        trials = getattr(oracle, "trials", None)
+        if not isinstance(trials, dict):
+            return
+        seen = self._shared.state.setdefault("seen", set())
+        for trial_id, trial in list(trials.items()):
+            if trial_id in seen or getattr(trial, "status", None) not in ("FAILED", "INVALID"):
+                continue
+            seen.add(trial_id)
+            if self._has_record(str(trial_id)):
+                continue
+            space = space_of(trial.hyperparameters, None)
+            now = time.time()
+            record = Record(
+                trial_id=str(trial_id),
+                execution=0,
+                n_executions=1,
+                hparams=active_values(trial.hyperparameters, space),
+                space=space,
+                objective=None,
+                oracle=oracle,
+                trial=trial,
+                start=now,
+                end=now,
+            )
+            try:
+                self._open(record)
+                self._close(record, "FAILURE")
+            except Exception:  # logging must never break the search
+                pass
+
+    def close(self) -> None:
+        """Closes sessions still open as failed, and records trials that failed early.
+
+        Called at interpreter exit; call it yourself after a search in a notebook so
+        that a last trial that failed is recorded.
+        """
+        self._close_orphans()
+        oracle = self._shared.state.get("oracle")
+        if oracle is not None:
+            self._record_unseen_failures(oracle)
+
+    # ----- context ------------------------------------------------------------------------
+
+    def _new_record(self) -> Record:
+        ctx = find_tuner_context()
+        if ctx is None:
+            hps = self.hparams
+            if hps is None:
+                values, space = {}, None
+            elif hasattr(hps, "space"):
+                space = space_of(hps)
+                values = active_values(hps, space)
+            else:
+                values, space = dict(hps), None
+            name = self.run_name or time.strftime("run-%Y%m%d-%H%M%S")
+            return Record(
+                trial_id=name,
+                execution=0,
+                n_executions=1,
+                hparams=values,
+                space=space,
+                objective=self._objective,
+            )
+        space = space_of(ctx.trial.hyperparameters, ctx.oracle)
+        objective = None
+        try:
+            objective = _Objective.parse(getattr(ctx.oracle, "objective", None))
+        except TypeError:
+            pass
+        return Record(
+            trial_id=ctx.trial_id,
+            execution=int(ctx.execution),
+            n_executions=int(getattr(ctx.tuner, "executions_per_trial", 1) or 1),
+            hparams=active_values(ctx.trial.hyperparameters, space),
+            space=space,
+            objective=objective or self._objective,
+            oracle=ctx.oracle,
+            trial=ctx.trial,
+        )

@@ -1,0 +1,179 @@
+"""`TrialLogger`: a CSV of finished trials and one progress line per trial, no TensorBoard needed.
+
+Rows and lines are formatted by `keras_hpx.report` (the same CSV the keras-hpx
+oracles write), so a search with any Keras Tuner oracle gets them too.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from typing import Any
+
+from keras_hpx import report
+from keras_hpx.callbacks._sessions import Record, TrialCallback, safe_name, worker_id
+
+__all__ = ["TrialLogger"]
+
+
+class TrialLogger(TrialCallback):
+    """Appends each finished trial to `log_dir/trials.csv` and prints its progress line.
+
+    A row holds `trial_id, status, score, seconds, stopped_reason`, the active
+    hyperparameters and `metric:<name>` columns (each metric at the trial's best
+    epoch, averaged over executions, as Keras Tuner reports them). Statuses:
+    `COMPLETED`; `FAILED` or `INVALID` (the oracle's word) for a trial whose `fit`
+    raised or whose model failed to build, written when the next trial starts in
+    this process or at exit (or by `close()`). A retried trial's row is replaced.
+    Distributed workers each write `trials-<worker id>.csv`.
+
+    Args:
+        log_dir: Directory of the CSV (created on first write).
+        filename: CSV file name. Defaults to `"trials.csv"`.
+        verbose: 1 prints one line per finished trial: `[k/N] trial id status
+            score | best | elapsed | ~time left`. Defaults to `1`.
+        total: Number of trials planned, for "k of N" and the time left.
+            Defaults to `None` (the oracle's `max_trials`, or its expected count).
+        hparams: Hyperparameter values of a plain `model.fit`. Defaults to `None`.
+        objective: The score of a plain `model.fit` (a metric name or
+            `(name, direction)`); inside a search the oracle's. Defaults to `None`.
+        run_name: Row name of a plain `model.fit`. Defaults to `None` (a time stamp).
+    """
+
+    def __init__(
+        self,
+        log_dir: str | os.PathLike,
+        filename: str = "trials.csv",
+        verbose: int = 1,
+        total: int | None = None,
+        hparams: Any = None,
+        objective: Any = None,
+        run_name: str | None = None,
+    ):
+        if not isinstance(log_dir, (str, os.PathLike)):
+            raise TypeError(f"Invalid log_dir={log_dir!r}; expected a path (str or os.PathLike).")
+        if not isinstance(filename, str) or not filename or os.sep in filename:
+            raise ValueError(f"Invalid filename={filename!r}; expected a plain file name.")
+        if verbose not in (0, 1, True, False):
+            raise ValueError(f"Invalid verbose={verbose!r}; expected 0 or 1.")
+        if total is not None and (
+            isinstance(total, bool) or not isinstance(total, int) or total < 1
+        ):
+            raise ValueError(f"Invalid total={total!r}; expected a positive int or None.")
+        super().__init__(hparams=hparams, objective=objective, run_name=run_name)
+        self.log_dir = os.fspath(log_dir)
+        self.filename = filename
+        self.verbose = int(verbose)
+        self.total = total
+
+    @property
+    def path(self) -> str:
+        """The CSV file (per worker in distributed mode)."""
+        worker = worker_id()
+        name = self.filename
+        if worker:
+            stem, ext = os.path.splitext(name)
+            name = f"{stem}-{safe_name(worker)}{ext}"
+        return os.path.join(self.log_dir, name)
+
+    def _csv(self) -> report.TrialsCSV:
+        state = self._shared.state
+        csv = state.get("csv")
+        if csv is None or csv.path != self.path:
+            csv = state["csv"] = report.TrialsCSV(self.path)
+        return csv
+
+    def _has_record(self, trial_id: str) -> bool:
+        return any(r.get("trial_id") == trial_id for r in self._csv().rows())
+
+    # ----- hooks --------------------------------------------------------------------------
+
+    def _open(self, record: Record) -> None:
+        state = self._shared.state
+        with self._shared.lock:
+            state.setdefault("t0", record.start)
+            state.setdefault("starts", {}).setdefault(record.trial_id, record.start)
+
+    def _epoch(self, record: Record, epoch: int, logs: dict) -> None:
+        pass
+
+    def _close(self, record: Record, status: str) -> None:
+        state = self._shared.state
+        with self._shared.lock:
+            if status != "SUCCESS":
+                kt_status = getattr(record.trial, "status", None)
+                row_status = kt_status if kt_status in ("FAILED", "INVALID") else "FAILED"
+                self._write(record, row_status, None, {}, "")
+                state.get("execs", {}).pop(record.trial_id, None)
+                return
+            _, score, logs = record.best()
+            execs = state.setdefault("execs", {}).setdefault(record.trial_id, [])
+            execs.append((score, logs, record.stopped_reason))
+            if len(execs) < record.n_executions:
+                return
+            del state["execs"][record.trial_id]
+        scores = [s for s, _, _ in execs if s is not None]
+        score = sum(scores) / len(scores) if scores else None
+        metrics: dict[str, float] = {}
+        for name in dict.fromkeys(k for _, logs_i, _ in execs for k in logs_i):
+            values = [logs_i[name] for _, logs_i, _ in execs if name in logs_i]
+            metrics[name] = sum(values) / len(values)
+        reasons = "; ".join(dict.fromkeys(r for _, _, r in execs if r))
+        self._write(record, "COMPLETED", score, metrics, reasons)
+
+    def _write(
+        self, record: Record, status: str, score: float | None, metrics: dict, reason: str
+    ) -> None:
+        state = self._shared.state
+        start = state.get("starts", {}).pop(record.trial_id, record.start)
+        end = record.end or time.time()
+        try:
+            self._csv().append(
+                record.trial_id,
+                status,
+                score,
+                end - start,
+                record.hparams,
+                metrics,
+                reason or None,
+            )
+        except OSError as e:
+            print(f"TrialLogger: could not write {self.path}: {e}", flush=True)
+        done = state["done"] = state.get("done", 0) + 1
+        if score is not None and math.isfinite(score):
+            state.setdefault("scores", []).append(score)
+        if self.verbose:
+            objective = record.objective
+            direction = objective.direction if objective else "min"
+            print(
+                report.progress_line(
+                    done=done,
+                    total=self._total(record),
+                    trial_id=record.trial_id,
+                    status=status,
+                    score=score,
+                    best=report.best_of(state.get("scores", []), direction),
+                    elapsed=end - state.get("t0", start),
+                    values=record.hparams,
+                    objective=objective.name if objective else "score",
+                ),
+                flush=True,
+            )
+
+    def _total(self, record: Record) -> int | None:
+        if self.total is not None:
+            return self.total
+        oracle = record.oracle
+        if oracle is None:
+            return None
+        total = getattr(oracle, "max_trials", None)
+        expected = getattr(oracle, "expected_trials", None)
+        if callable(expected):
+            try:
+                n = expected()
+            except Exception:
+                n = None
+            if n is not None:
+                total = n if total is None else min(total, n)
+        return total
