@@ -362,7 +362,9 @@ class HpxOracle(keras_tuner.Oracle):
         while self._queue:
             values = space.active_values(self._queue.pop(0))
             if not space.is_valid(values):
-                warnings.warn(f"Enqueued trial {values!r} is not valid in the space; skipped.")
+                warnings.warn(
+                    f"Enqueued trial {values!r} is not valid in the space; skipped.", stacklevel=2
+                )
                 continue
             if self.is_tried(values):
                 continue

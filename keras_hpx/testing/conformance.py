@@ -65,7 +65,7 @@ def small_discrete_space() -> kt.HyperParameters:
 def score_of(values: dict) -> float:
     """A deterministic, well-defined score for any configuration (to minimise)."""
     total = 0.0
-    for name, v in sorted(values.items()):
+    for _, v in sorted(values.items()):
         if isinstance(v, bool):
             total += 0.3 * v
         elif isinstance(v, (int, float)):
