@@ -157,6 +157,7 @@ class HpxOracle(keras_tuner.Oracle):
         self._key_counts: Counter = Counter()
         self._keyed_upto = 0
         self._csv: report.TrialsCSV | None = None
+        self._defer_save = False
 
     # ----- the one method subclasses write -------------------------------------------------
 
@@ -261,18 +262,22 @@ class HpxOracle(keras_tuner.Oracle):
 
     @keras_tuner.synchronized
     def end_trial(self, trial: Any) -> None:
-        super().end_trial(trial)
-        trial_id = trial.trial_id
-        self._key_trial(trial_id)  # new hyperparameters may have appeared
-        stored = self.trials[trial_id]
-        if stored.status in ("COMPLETED", "FAILED", "STOPPED"):
-            start = self._start_times.pop(trial_id, None)
-            if start is not None:
-                self._durations[trial_id] = time.time() - start
-            try:
-                self._report(stored)
-            except Exception as e:  # never leak Keras Tuner's lock
-                warnings.warn(f"Could not report trial {trial_id}: {e!r}", stacklevel=2)
+        self._defer_save = True  # one state write at the end instead of two
+        try:
+            super().end_trial(trial)
+            trial_id = trial.trial_id
+            self._key_trial(trial_id)  # new hyperparameters may have appeared
+            stored = self.trials[trial_id]
+            if stored.status in ("COMPLETED", "FAILED", "STOPPED"):
+                start = self._start_times.pop(trial_id, None)
+                if start is not None:
+                    self._durations[trial_id] = time.time() - start
+                try:
+                    self._report(stored)
+                except Exception as e:  # never leak Keras Tuner's lock
+                    warnings.warn(f"Could not report trial {trial_id}: {e!r}", stacklevel=2)
+        finally:
+            self._defer_save = False
             self.save()
 
     # ----- search-level stopping ----------------------------------------------------------
@@ -461,6 +466,8 @@ class HpxOracle(keras_tuner.Oracle):
 
     def save(self) -> None:
         """Writes `oracle.json` atomically."""
+        if self._defer_save:
+            return
         atomic_save_json(self._get_oracle_fname(), self.get_state())
 
     def _save_trial(self, trial: Any) -> None:
