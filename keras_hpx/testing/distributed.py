@@ -132,19 +132,24 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def _kill_group(proc: subprocess.Popen, grace: float) -> None:
-    """Ends a process and everything it started (it leads its own session)."""
-    if proc.poll() is not None:
-        return
-    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
+    """Ends a process and everything it started (it leads its own process group)."""
+    if proc.poll() is None:
         try:
-            os.killpg(proc.pid, sig)
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=grace)
         except (ProcessLookupError, PermissionError):
-            return
-        try:
-            proc.wait(timeout=wait)
-            return
+            pass
         except subprocess.TimeoutExpired:
-            continue
+            pass
+    # Whatever is left in the group (the leader if it ignored SIGTERM, its children).
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        proc.wait(timeout=5.0)
+    except subprocess.TimeoutExpired:
+        pass
 
 
 def run_distributed(

@@ -1,0 +1,395 @@
+"""`WeakTrialStopping`: stop a weak run early, judged against the other runs' curves.
+
+The callback is glue between Keras and the pure rules of `keras_hpx.stopping`:
+after every epoch it adds the monitored value to the run's curve, gathers the
+other runs' curves, asks the rule, and sets `model.stop_training` when told to.
+
+Where the other runs' curves come from:
+
+- `store=None` in a plain `model.fit`: an in-memory store shared by this
+  instance and all its copies, so later fits are judged against earlier ones.
+- `store=None` under any Keras Tuner tuner (found with `find_tuner_context()`):
+  the oracle. Each epoch's logs are reported with
+  `oracle.update_trial(trial_id, logs, step=epoch)`, so the oracle holds every
+  trial's per-epoch history, and the other trials' curves are read back with
+  `oracle.get_best_trials(num_trials=<all>)`. Both calls are forwarded over gRPC
+  by Keras Tuner's `OracleClient`, and the trial proto keeps per-step histories,
+  so a distributed worker decides with every worker's curves. Once a trial has
+  step reports, Keras Tuner skips its final report and scores the trial by its
+  best reported step: a stopped trial keeps the best value it reached.
+- `store="<path>"` or a `CurveStore`: that store, everywhere (a `FileStore` is
+  shared by processes on one machine). Under a tuner the epochs are still
+  reported to the oracle (for the score and the record of the stop).
+
+When a run is stopped, the callback records it where users look: the oracle's
+trial gets the metrics `stopped_early` (1.0) and `stopped_at_epoch` at the
+stopping step, `trial.message` gets `"stopped: <reason>"` (kept in-process; Keras Tuner's
+trial proto has no message field, so a distributed chief sees only the metrics),
+an oracle with a `record_early_stop(trial_id, step, reason)` method is told, and
+the store marks the run stopped with the reason.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+import uuid
+import warnings
+from typing import Any
+
+import keras
+
+from keras_hpx.callbacks._context import TunerContext, find_tuner_context
+from keras_hpx.stopping.rules import Decision, StoppingRule, get_rule
+from keras_hpx.stopping.store import CurveStore, FileStore, get_store
+
+__all__ = ["WeakTrialStopping"]
+
+_MODES = ("auto", "min", "max")
+# Asks the oracle for every trial: `get_best_trials` returns completed trials
+# first, then all the others (running ones included) when fewer are completed.
+_ALL_TRIALS = 2**31 - 1
+STOPPED_EARLY = "stopped_early"
+STOPPED_AT_EPOCH = "stopped_at_epoch"
+
+
+class _Shared:
+    """State shared by a callback and every copy Keras Tuner makes of it."""
+
+    def __init__(self, store: CurveStore) -> None:
+        self.store = store
+        self.lock = threading.Lock()
+        self.warned: set[str] = set()
+
+
+class WeakTrialStopping(keras.callbacks.Callback):
+    """Stops a weak training run early, compared with other runs at the same epoch.
+
+    Works in a loop of `model.fit` calls sharing one instance, in
+    `tuner.search(callbacks=[...])` with any Keras Tuner tuner (the curves
+    survive Keras Tuner's per-execution deep copies), across processes with a
+    file store, and in Keras Tuner's distributed mode (the chief's oracle holds
+    every worker's curves).
+
+    Example:
+
+    ```python
+    stop = keras_hpx.WeakTrialStopping(monitor="val_loss", rule="median")
+    tuner.search(x, y, validation_split=0.2, epochs=20, callbacks=[stop])
+    ```
+
+    Args:
+        monitor: The metric in the epoch logs to judge runs by. Defaults to
+            `"val_loss"`.
+        mode: `"min"`, `"max"`, or `"auto"` (from the model's metric, the tuner's
+            objective, or the name, as Keras does). Defaults to `"auto"`.
+        rule: A rule name (`"median"`, `"percentile"`, `"successive_halving"` or
+            `"asha"`, `"threshold"` or `"divergence"`) or a
+            `keras_hpx.stopping.StoppingRule`. Defaults to `"median"`.
+        min_steps: Warm-up epochs every run completes before it can be stopped;
+            `None` keeps the named rule's default (3 for median/percentile, 1 for
+            the others). Only with a rule name. Defaults to `None`.
+        min_runs: How many other runs must have reached an epoch before the rule
+            stops anything there; `None` keeps the named rule's default (3 for
+            median/percentile, 2 for successive halving, 0 for threshold). Only
+            with a rule name. Defaults to `None`.
+        store: Where runs share their curves: `None` (the oracle under a tuner,
+            else memory), a file path (a `FileStore`, shared by processes), or a
+            `CurveStore`. Defaults to `None`.
+        report_to_oracle: Under a tuner, report every epoch's logs to the oracle
+            (needed for `store=None` to see other trials' curves). Defaults to
+            `True`.
+        verbose: `1` prints a line when a run is stopped. Defaults to `0`.
+
+    Attributes:
+        stopped_epoch: The epoch at which the last run was stopped, or `None`.
+        decision: The rule's last `Decision`, or `None`.
+        run_id: The identifier of the current (or last) run in the store.
+        compared_with: The ids of the runs (trial ids when the oracle holds the
+            curves, else store run ids) the last decision looked at.
+    """
+
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        mode: str = "auto",
+        rule: str | StoppingRule = "median",
+        min_steps: int | None = None,
+        min_runs: int | None = None,
+        store: str | CurveStore | None = None,
+        report_to_oracle: bool = True,
+        verbose: int = 0,
+    ) -> None:
+        super().__init__()
+        if not isinstance(monitor, str) or not monitor:
+            raise ValueError(f"Invalid monitor={monitor!r}; expected a non-empty metric name.")
+        if mode not in _MODES:
+            raise ValueError(f"Invalid mode={mode!r}; expected one of {list(_MODES)}.")
+        if not isinstance(verbose, (int, bool)):
+            raise TypeError(f"Invalid verbose={verbose!r}; expected an int.")
+        self.rule = get_rule(rule, min_steps=min_steps, min_runs=min_runs)
+        self.monitor = monitor
+        self.mode = mode
+        self.report_to_oracle = bool(report_to_oracle)
+        self.verbose = int(verbose)
+        self._own_store = store is not None
+        self._shared = _Shared(get_store(store))
+        self._reset_run()
+
+    @property
+    def store(self) -> CurveStore:
+        """The curve store shared by this callback and its copies."""
+        return self._shared.store
+
+    def _reset_run(self) -> None:
+        self.run_id: str | None = None
+        self.stopped_epoch: int | None = None
+        self.decision: Decision | None = None
+        self._curve: dict[int, float] = {}
+        self._ctx: TunerContext | None = None
+        self._direction: str | None = None
+        self._objectives: list[str] = []
+        self._oracle_ok = False
+        self.compared_with: list[str] = []
+
+    def __deepcopy__(self, memo: dict) -> WeakTrialStopping:
+        # Keras Tuner deep-copies callbacks for every execution: the copy must
+        # share the store (and the warn-once memory), not clone it.
+        new = copy.copy(self)
+        memo[id(self)] = new
+        new._reset_run()
+        return new
+
+    # -- setup ---------------------------------------------------------------
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self._reset_run()
+        ctx = find_tuner_context()
+        self._ctx = ctx
+        if ctx is not None:
+            self.run_id = f"trial-{ctx.trial_id}-exec{ctx.execution}-{uuid.uuid4().hex[:8]}"
+            self._objectives = _objective_names(ctx.oracle)
+        else:
+            self.run_id = f"run-{uuid.uuid4().hex}"
+        self._direction = self._resolve_mode()
+
+    def _resolve_mode(self) -> str:
+        if self.mode != "auto":
+            return self.mode
+        if self._ctx is not None:
+            direction = _objective_direction(self._ctx.oracle, self.monitor)
+            if direction is not None:
+                return direction
+        name = self.monitor.removeprefix("val_")
+        if name == "loss" or name.endswith("loss"):
+            return "min"
+        for metric in _model_metrics(self.model):
+            if getattr(metric, "name", None) == name and hasattr(metric, "_direction"):
+                return "max" if metric._direction == "up" else "min"
+        try:
+            from keras_tuner.src.engine.metrics_tracking import infer_metric_direction
+
+            direction = infer_metric_direction(self.monitor)
+        except Exception:  # best effort: any failure means "unknown"
+            direction = None
+        if direction in ("min", "max"):
+            return direction
+        raise ValueError(
+            f"WeakTrialStopping cannot tell whether monitor={self.monitor!r} should be "
+            f"minimised or maximised; pass mode='min' or mode='max'."
+        )
+
+    # -- each epoch ----------------------------------------------------------
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        logs = dict(logs or {})
+        if self.run_id is None:  # used without on_train_begin (e.g. a custom loop)
+            self.on_train_begin()
+        metrics = _numeric(logs)
+        report = self._can_report(metrics)
+        value = metrics.get(self.monitor)
+        if value is None:
+            self._warn_missing(logs)
+            if report:
+                self._report(epoch, metrics)
+            return
+
+        self._curve[epoch] = value
+        self.store.append(self.run_id, epoch, value)
+        decision = self.rule.decide(
+            self._curve, self._references(report), epoch, mode=self._direction
+        )
+        self.decision = decision
+        if decision.stop:
+            metrics[STOPPED_EARLY] = 1.0
+            metrics[STOPPED_AT_EPOCH] = float(epoch)
+        if report:
+            trial = self._report(epoch, metrics)
+            if not decision.stop and _status(trial) == "STOPPED":
+                decision = Decision(True, "the oracle answered STOPPED", epoch, value)
+                self.decision = decision
+        if decision.stop:
+            self._stop(epoch, decision)
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        if self.run_id is not None and self.stopped_epoch is None and self._curve:
+            self.store.finish(self.run_id, stopped=False)
+
+    def _can_report(self, metrics: dict[str, float]) -> bool:
+        """Whether this epoch can go to the oracle: a tuner runs us and the logs
+        hold every objective (Keras Tuner raises inside its lock otherwise)."""
+        if self._ctx is None or not self.report_to_oracle or not self._objectives:
+            return False
+        return all(name in metrics for name in self._objectives)
+
+    def _report(self, epoch: int, metrics: dict[str, float]) -> Any:
+        try:
+            trial = self._ctx.oracle.update_trial(self._ctx.trial_id, metrics, step=epoch)
+        except Exception as err:  # never crash training over a report
+            self._warn_once(
+                "report",
+                f"WeakTrialStopping could not report epoch {epoch} to the oracle "
+                f"({type(err).__name__}: {err}); using its own store instead.",
+            )
+            self._oracle_ok = False
+            return None
+        self._oracle_ok = True
+        return trial
+
+    def _references(self, report: bool) -> list[dict[int, float]]:
+        refs = None
+        if report and not self._own_store and self._ctx is not None:
+            refs = self._oracle_references()
+        if refs is None:
+            refs = {
+                rid: c.values
+                for rid, c in self.store.curves().items()
+                if rid != self.run_id and c.values
+            }
+        self.compared_with = list(refs)
+        return list(refs.values())
+
+    def _oracle_references(self) -> dict[str, dict[int, float]] | None:
+        try:
+            trials = self._ctx.oracle.get_best_trials(_ALL_TRIALS)
+        except Exception as err:
+            self._warn_once(
+                "read",
+                f"WeakTrialStopping could not read trials from the oracle "
+                f"({type(err).__name__}: {err}); using its own store instead.",
+            )
+            return None
+        refs = {}
+        for trial in trials:
+            trial_id = str(trial.trial_id)
+            if trial_id == self._ctx.trial_id or not trial.metrics.exists(self.monitor):
+                continue
+            history = trial.metrics.get_history(self.monitor)
+            refs[trial_id] = {int(obs.step): float(obs.mean()) for obs in history}
+        return refs
+
+    def _stop(self, epoch: int, decision: Decision) -> None:
+        self.model.stop_training = True
+        self.stopped_epoch = epoch
+        reason = f"{self.monitor}: {decision.reason}"
+        # "stopped: ..." is what the keras-hpx oracles put in the trials CSV.
+        message = f"stopped: at epoch {epoch + 1} by WeakTrialStopping ({self.rule.name}): {reason}"
+        self.store.finish(self.run_id, stopped=True, reason=reason, step=epoch)
+        if self._ctx is not None:
+            try:
+                self._ctx.trial.message = message
+            except Exception:
+                pass
+            hook = getattr(self._ctx.oracle, "record_early_stop", None)
+            if callable(hook):
+                try:
+                    hook(self._ctx.trial_id, epoch, reason)
+                except Exception as err:
+                    self._warn_once("hook", f"oracle.record_early_stop failed: {err}")
+        if self.verbose:
+            print(message)
+
+    # -- warnings ------------------------------------------------------------
+
+    def _warn_missing(self, logs: dict) -> None:
+        self._warn_once(
+            "monitor",
+            f"WeakTrialStopping: monitor={self.monitor!r} is not in the epoch logs, so no run "
+            f"is judged. Available metrics: {sorted(logs)}.",
+        )
+
+    def _warn_once(self, key: str, message: str) -> None:
+        with self._shared.lock:
+            if key in self._shared.warned:
+                return
+            self._shared.warned.add(key)
+        warnings.warn(message, RuntimeWarning, stacklevel=3)
+
+    def get_config(self) -> dict:
+        store = self.store
+        return {
+            "monitor": self.monitor,
+            "mode": self.mode,
+            "rule": repr(self.rule),
+            "store": store.path if isinstance(store, FileStore) else None,
+            "report_to_oracle": self.report_to_oracle,
+            "verbose": self.verbose,
+        }
+
+    def __repr__(self) -> str:
+        return (
+            f"WeakTrialStopping(monitor={self.monitor!r}, mode={self.mode!r}, "
+            f"rule={self.rule!r}, store={self.store!r})"
+        )
+
+
+def _numeric(logs: dict) -> dict[str, float]:
+    """The logs' scalar values as Python floats (what gRPC and JSON accept)."""
+    out = {}
+    for key, value in logs.items():
+        try:
+            out[str(key)] = float(value)
+        except (TypeError, ValueError):
+            continue
+    return out
+
+
+def _objective_names(oracle: Any) -> list[str]:
+    try:
+        objective = oracle.objective
+    except Exception:
+        return []
+    mapping = getattr(objective, "name_to_direction", None)
+    if isinstance(mapping, dict):
+        return list(mapping)
+    name = getattr(objective, "name", None)
+    return [name] if name else []
+
+
+def _objective_direction(oracle: Any, metric: str) -> str | None:
+    try:
+        objective = oracle.objective
+    except Exception:
+        return None
+    mapping = getattr(objective, "name_to_direction", None)
+    if isinstance(mapping, dict):
+        return mapping.get(metric)
+    if getattr(objective, "name", None) == metric:
+        return getattr(objective, "direction", None)
+    return None
+
+
+def _model_metrics(model: Any) -> list[Any]:
+    found = []
+    for metric in getattr(model, "metrics", None) or []:
+        inner = getattr(metric, "metrics", None)
+        if isinstance(inner, list):
+            found.extend(inner)
+        else:
+            found.append(metric)
+    return found
+
+
+def _status(trial: Any) -> str | None:
+    status = getattr(trial, "status", None)
+    return None if status is None else str(status)

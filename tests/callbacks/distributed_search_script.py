@@ -1,0 +1,91 @@
+"""One process of a distributed search with WeakTrialStopping (run by the test).
+
+Every process (chief and workers, told apart by KERASTUNER_TUNER_ID) builds the
+same tuner. Each worker writes what its callback saw to <out>/<tuner_id>.json.
+"""
+
+import argparse
+import json
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras  # noqa: E402
+import keras_tuner as kt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from keras_hpx import RandomOracle, WeakTrialStopping  # noqa: E402
+
+LOG = []
+
+
+class RecordingStopper(WeakTrialStopping):
+    """Records, after every epoch, what the decision compared with."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        super().on_epoch_end(epoch, logs)
+        LOG.append(
+            {
+                "trial": self._ctx.trial_id if self._ctx else None,
+                "epoch": epoch,
+                "compared_with": list(self.compared_with),
+                "stop": bool(self.decision and self.decision.stop),
+            }
+        )
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--trials", type=int, default=6)
+    parser.add_argument("--epochs", type=int, default=6)
+    a = parser.parse_args()
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(320, 8)).astype("float32")
+    y = (x[:, 0] + 0.5 * x[:, 1] > 0).astype("float32")
+
+    def build(hp):
+        lr = hp.Choice("lr", [0.03, 0.01, 1e-7])
+        units = hp.Choice("units", [4, 8])
+        model = keras.Sequential(
+            [
+                keras.Input((8,)),
+                keras.layers.Dense(units, activation="relu"),
+                keras.layers.Dense(1, activation="sigmoid"),
+            ]
+        )
+        model.compile(keras.optimizers.Adam(lr), "binary_crossentropy", metrics=["accuracy"])
+        return model
+
+    class Tuner(kt.Tuner):
+        def run_trial(self, trial, *args, **kwargs):
+            keras.utils.set_random_seed(1)
+            return super().run_trial(trial, *args, **kwargs)
+
+    stopper = RecordingStopper(monitor="val_loss", rule="median", min_steps=2, min_runs=2)
+    oracle = RandomOracle(objective=kt.Objective("val_loss", "min"), max_trials=a.trials, seed=3)
+    tuner = Tuner(
+        oracle=oracle,
+        hypermodel=build,
+        directory=a.out,
+        project_name="search",
+        overwrite=False,
+    )
+    tuner.search(
+        x,
+        y,
+        validation_split=0.25,
+        epochs=a.epochs,
+        batch_size=32,
+        verbose=0,
+        callbacks=[stopper],
+    )
+    tuner_id = os.environ.get("KERASTUNER_TUNER_ID", "local")
+    if tuner_id != "chief":
+        with open(os.path.join(a.out, f"{tuner_id}.json"), "w") as f:
+            json.dump(LOG, f)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,272 @@
+"""WeakTrialStopping with real Keras training on tiny models (backend from KERAS_BACKEND)."""
+
+import copy
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import warnings
+
+import keras
+import keras_tuner as kt
+import numpy as np
+import pytest
+
+from keras_hpx import RandomOracle, WeakTrialStopping
+from keras_hpx.callbacks.weak_trial_stopping import STOPPED_AT_EPOCH, STOPPED_EARLY
+from keras_hpx.stopping import FileStore, MedianRule, MemoryStore, ThresholdRule
+
+GOOD, BAD = 0.03, 1e-7  # learning rates: learns fast / does not move
+
+
+def data(n=256, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 6)).astype("float32")
+    y = (x[:, 0] + 0.5 * x[:, 1] > 0).astype("float32")
+    return x, y
+
+
+def model(lr, units=6):
+    keras.utils.set_random_seed(1)
+    m = keras.Sequential(
+        [
+            keras.Input((6,)),
+            keras.layers.Dense(units, activation="relu"),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
+    m.compile(keras.optimizers.Adam(lr), "binary_crossentropy", metrics=["accuracy"])
+    return m
+
+
+def fit(lr, cb, epochs=5, **kw):
+    x, y = data()
+    return model(lr).fit(
+        x, y, validation_split=0.25, epochs=epochs, batch_size=64, verbose=0, callbacks=[cb], **kw
+    )
+
+
+# ----- (a) a loop of model.fit calls -------------------------------------------------------
+
+
+def test_plain_loop_judges_later_runs_against_earlier_ones():
+    cb = WeakTrialStopping(monitor="val_loss", min_steps=2, min_runs=2)
+    runs = []
+    for lr in (GOOD, GOOD * 0.7):
+        h = fit(lr, cb)
+        assert len(h.history["val_loss"]) == 5 and cb.stopped_epoch is None
+        runs.append(cb.run_id)
+    h = fit(BAD, cb)
+    assert len(h.history["val_loss"]) == 2  # stopped after the warm-up
+    assert cb.stopped_epoch == 1 and cb.decision.stop
+    assert "median" in cb.decision.reason and cb.decision.n_runs == 2
+    assert sorted(cb.compared_with) == sorted(runs)
+    stored = cb.store.curves()[cb.run_id]
+    assert stored.stopped and stored.stop_step == 1 and "val_loss" in stored.reason
+    # a good run after it is still judged at every epoch and survives
+    h = fit(GOOD, cb)
+    assert len(h.history["val_loss"]) == 5 and cb.stopped_epoch is None
+
+
+def test_accuracy_is_maximised_in_auto_mode():
+    cb = WeakTrialStopping(monitor="val_accuracy", rule="percentile", min_steps=1, min_runs=1)
+    fit(GOOD, cb, epochs=3)
+    h = fit(BAD, cb, epochs=3)
+    assert cb._direction == "max"
+    assert len(h.history["val_accuracy"]) == 1
+
+
+def test_divergence_rule_stops_a_diverging_run_without_references():
+    x, y = data()
+    keras.utils.set_random_seed(1)
+    m = keras.Sequential([keras.Input((6,)), keras.layers.Dense(1)])
+    m.compile(keras.optimizers.SGD(5.0), "mse")  # far too large a step: the loss explodes
+    cb = WeakTrialStopping(monitor="loss", rule=ThresholdRule(bound=1e4, min_steps=2))
+    h = m.fit(x, y * 100, epochs=6, batch_size=16, verbose=0, callbacks=[cb])
+    assert len(h.history["loss"]) == 2 and cb.stopped_epoch == 1
+    assert "above the bound" in cb.decision.reason or "not finite" in cb.decision.reason
+
+
+# ----- deep copies, bad input, missing metric ----------------------------------------------
+
+
+def test_deepcopy_shares_the_store_and_resets_the_run():
+    cb = WeakTrialStopping(min_steps=1, min_runs=1)
+    fit(GOOD, cb, epochs=2)
+    twin = copy.deepcopy([cb])[0]
+    assert twin is not cb and twin.store is cb.store
+    assert twin.run_id is None and twin.stopped_epoch is None
+    assert twin.rule == cb.rule and twin.monitor == cb.monitor
+    fit(BAD, twin, epochs=2)
+    assert twin.stopped_epoch == 0
+    assert len(cb.store.curves()) == 2
+
+
+def test_bad_arguments_are_rejected_with_the_value():
+    with pytest.raises(ValueError, match="rule='mean'.*median"):
+        WeakTrialStopping(rule="mean")
+    with pytest.raises(ValueError, match="mode='up'"):
+        WeakTrialStopping(mode="up")
+    with pytest.raises(ValueError, match="monitor=''"):
+        WeakTrialStopping(monitor="")
+    with pytest.raises(ValueError, match="min_steps=2"):
+        WeakTrialStopping(rule=MedianRule(), min_steps=2)
+    with pytest.raises(TypeError, match="store=1"):
+        WeakTrialStopping(store=1)
+    with pytest.raises(ValueError, match="min_runs=-1"):
+        WeakTrialStopping(min_runs=-1)
+
+
+def test_unknown_direction_asks_for_a_mode():
+    cb = WeakTrialStopping(monitor="val_wobble")
+    with pytest.raises(ValueError, match="mode='min' or mode='max'"):
+        fit(GOOD, cb, epochs=1)
+
+
+def test_missing_monitor_warns_once_with_the_available_metrics():
+    cb = WeakTrialStopping(monitor="val_auc", mode="max", min_steps=1, min_runs=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        h1 = fit(GOOD, cb, epochs=3)
+        h2 = fit(BAD, copy.deepcopy(cb), epochs=3)
+    ours = [w for w in caught if "WeakTrialStopping" in str(w.message)]
+    assert len(ours) == 1
+    text = str(ours[0].message)
+    assert "val_auc" in text and "val_loss" in text and "val_accuracy" in text
+    assert len(h1.history["loss"]) == 3 and len(h2.history["loss"]) == 3
+
+
+# ----- (b) tuner.search ----------------------------------------------------------------------
+
+
+def build(hp):
+    return model(hp.Choice("lr", [GOOD, 0.01, BAD, 1e-6]), units=hp.Choice("units", [4, 8]))
+
+
+def _search(tuner, cb, epochs=5):
+    x, y = data()
+    tuner.search(
+        x, y, validation_split=0.25, epochs=epochs, batch_size=64, verbose=0, callbacks=[cb]
+    )
+
+
+def _check_trials(oracle, epochs=5):
+    stopped = 0
+    for trial in oracle.trials.values():
+        history = [o.mean() for o in trial.metrics.get_history("val_loss")]
+        # a stopped trial keeps the best value it reached as its score
+        assert trial.score == pytest.approx(min(history))
+        if trial.metrics.exists(STOPPED_EARLY):
+            stopped += 1
+            at = int(trial.metrics.get_last_value(STOPPED_AT_EPOCH))
+            assert len(history) == at + 1 < epochs
+            assert trial.message.startswith("stopped: at epoch")
+            assert trial.hyperparameters.values["lr"] != GOOD
+        else:
+            assert len(history) == epochs
+    return stopped
+
+
+def test_keras_tuner_random_search_keeps_curves_across_deep_copies(tmp_path):
+    cb = WeakTrialStopping(monitor="val_loss", min_steps=2, min_runs=2)
+    tuner = kt.RandomSearch(
+        build,
+        objective="val_loss",
+        max_trials=6,
+        seed=1,
+        directory=str(tmp_path),
+        project_name="kt",
+    )
+    _search(tuner, cb)
+    assert len(tuner.oracle.trials) == 6
+    assert _check_trials(tuner.oracle) >= 2
+    # the original instance never ran; its store is shared with the copies that did
+    assert cb.run_id is None and len(cb.store.curves()) == 6
+
+
+def test_our_random_oracle_records_the_stop_in_the_csv(tmp_path):
+    oracle = RandomOracle(objective=kt.Objective("val_loss", "min"), max_trials=6, seed=2)
+    tuner = kt.Tuner(oracle=oracle, hypermodel=build, directory=str(tmp_path), project_name="h")
+    _search(tuner, WeakTrialStopping(min_steps=2, min_runs=2))
+    stopped = _check_trials(oracle)
+    assert stopped >= 2
+    import csv
+
+    with open(tmp_path / "h" / "trials.csv") as f:
+        rows = list(csv.DictReader(f))
+    reasons = [r for r in rows if r.get("stopped_reason")]
+    assert len(reasons) == stopped
+    assert all("median" in r["stopped_reason"] for r in reasons)
+
+
+def test_oracle_that_answers_stopped_is_obeyed(tmp_path):
+    class StopAtEpoch2(kt.oracles.RandomSearchOracle):
+        def update_trial(self, trial_id, metrics, step=0):
+            trial = super().update_trial(trial_id, metrics, step=step)
+            if step >= 1:
+                trial.status = "STOPPED"
+            return trial
+
+    oracle = StopAtEpoch2(objective="val_loss", max_trials=1, seed=1)
+    tuner = kt.Tuner(oracle=oracle, hypermodel=build, directory=str(tmp_path), project_name="s")
+    cb = WeakTrialStopping(min_steps=1, min_runs=100)
+    _search(tuner, cb)
+    (trial,) = oracle.trials.values()
+    assert len(trial.metrics.get_history("val_loss")) == 2
+    assert "oracle answered STOPPED" in trial.message
+
+
+# ----- (c) several processes with a file store -------------------------------------------------
+
+WORKER = textwrap.dedent(
+    """
+    import sys
+    sys.path.insert(0, {tests!r})
+    from test_weak_trial_stopping import fit
+    from keras_hpx import WeakTrialStopping
+    cb = WeakTrialStopping(min_steps=2, min_runs=2, store={path!r})
+    h = fit(float(sys.argv[1]), cb)
+    print(cb.run_id, len(h.history["val_loss"]))
+    """
+)
+
+
+def test_processes_share_curves_through_a_file_store(tmp_path):
+    path = str(tmp_path / "curves.jsonl")
+    script = tmp_path / "worker.py"
+    script.write_text(WORKER.format(tests=os.path.dirname(__file__), path=path))
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(script), str(lr)], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        for lr in (GOOD, GOOD * 0.7)
+    ]
+    ids = []
+    for p in procs:
+        out, err = p.communicate(timeout=180)
+        assert p.returncode == 0, err.decode()[-3000:]
+        run_id, n = out.decode().split()[-2:]
+        ids.append(run_id)
+        assert n == "5"
+    cb = WeakTrialStopping(min_steps=2, min_runs=2, store=path)
+    h = fit(BAD, cb)
+    assert len(h.history["val_loss"]) == 2
+    assert sorted(cb.compared_with) == sorted(ids)
+    curves = FileStore(path).curves()
+    assert len(curves) == 3 and curves[cb.run_id].stopped
+    assert all(len(curves[i].values) == 5 and curves[i].finished for i in ids)
+
+
+def test_memory_store_object_is_accepted():
+    store = MemoryStore()
+    a = WeakTrialStopping(min_steps=1, min_runs=1, store=store)
+    b = WeakTrialStopping(min_steps=1, min_runs=1, store=store)
+    fit(GOOD, a, epochs=2)
+    fit(BAD, b, epochs=2)
+    assert b.stopped_epoch == 0 and b.compared_with == [a.run_id]
+
+
+def test_json_config():
+    cb = WeakTrialStopping(store="x.jsonl")
+    assert json.loads(json.dumps(cb.get_config()))["store"].endswith("x.jsonl")

@@ -1,0 +1,99 @@
+"""WeakTrialStopping in Keras Tuner's distributed mode: a real chief and two workers."""
+
+import json
+import os
+import time
+
+import pytest
+
+from keras_hpx.testing.distributed import free_port, run_distributed
+
+SCRIPT = os.path.join(os.path.dirname(__file__), "distributed_search_script.py")
+TRIALS, EPOCHS = 6, 6
+
+
+def test_workers_decide_with_every_workers_curves(tmp_path):
+    result = run_distributed(
+        SCRIPT,
+        n_workers=2,
+        args=["--out", str(tmp_path), "--trials", str(TRIALS), "--epochs", str(EPOCHS)],
+        timeout=240,
+    )
+    result.check()
+    logs = {w: json.loads((tmp_path / f"{w}.json").read_text()) for w in ("tuner0", "tuner1")}
+    ran = {w: {r["trial"] for r in log} for w, log in logs.items()}
+    assert ran["tuner0"] and ran["tuner1"] and not ran["tuner0"] & ran["tuner1"]
+    assert len(ran["tuner0"] | ran["tuner1"]) == TRIALS
+    # each worker compared its runs with trials that only the other worker ran
+    for me, other in (("tuner0", "tuner1"), ("tuner1", "tuner0")):
+        seen = {t for r in logs[me] for t in r["compared_with"]}
+        assert seen & ran[other], (me, logs[me])
+
+    # the chief's oracle holds every trial's per-epoch curve and the record of each stop
+    stopped = 0
+    project = tmp_path / "search"
+    for trial_id in ran["tuner0"] | ran["tuner1"]:
+        state = json.loads((project / f"trial_{trial_id}" / "trial.json").read_text())
+        metrics = state["metrics"]["metrics"]
+        history = [o["value"][0] for o in metrics["val_loss"]["observations"]]
+        assert state["status"] == "COMPLETED"
+        assert state["score"] == pytest.approx(min(history), rel=1e-6)
+        if "stopped_early" in metrics:
+            stopped += 1
+            assert state["hyperparameters"]["values"]["lr"] != 0.03
+            at = metrics["stopped_at_epoch"]["observations"][0]["value"][0]
+            assert len(history) == int(at) + 1 < EPOCHS
+        else:
+            assert len(history) == EPOCHS
+    assert stopped >= 1
+
+
+def _alive(pid, wait=5.0):
+    """Whether `pid` still runs after up to `wait` seconds (a zombie counts as gone)."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                running = f.read().rsplit(")", 1)[1].split()[0] != "Z"
+        except FileNotFoundError:
+            running = False
+        if not running or time.monotonic() > deadline:
+            return running
+        time.sleep(0.1)
+
+
+def test_launcher_kills_everything_on_timeout(tmp_path):
+    script = tmp_path / "sleepy.py"
+    script.write_text(
+        "import os, subprocess, sys, time\n"
+        "print(os.environ['KERASTUNER_TUNER_ID'], os.environ['KERASTUNER_ORACLE_PORT'], flush=True)\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+        "print('child', child.pid, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    port = free_port()
+    result = run_distributed(script, n_workers=2, timeout=3, port=port, kill_grace=1)
+    assert result.timed_out and not result.ok and result.port == port
+    assert [p.tuner_id for p in result.processes] == ["chief", "tuner0", "tuner1"]
+    for p in result.processes:
+        assert p.timed_out and p.returncode != 0
+        assert p.output.startswith(f"{p.tuner_id} {port}")
+        child = int(p.output.split("child")[1].split()[0])
+        assert not _alive(child)  # the grandchild is gone too
+    with pytest.raises(RuntimeError, match="TIMED OUT"):
+        result.check()
+
+
+def test_launcher_reports_exit_codes(tmp_path):
+    script = tmp_path / "exit.py"
+    script.write_text(
+        "import os, sys\nprint('hello from', os.environ['KERASTUNER_TUNER_ID'])\n"
+        "sys.exit(0 if os.environ['KERASTUNER_TUNER_ID'] == 'chief' else 3)\n"
+    )
+    result = run_distributed(script, n_workers=1, timeout=60)
+    assert result.chief.ok and result.chief.output.strip() == "hello from chief"
+    assert result.workers[0].returncode == 3 and not result.ok and not result.timed_out
+    with pytest.raises(ValueError, match="n_workers=0"):
+        run_distributed(script, n_workers=0)
+    with pytest.raises(ValueError, match="script="):
+        run_distributed(tmp_path / "missing.py")
