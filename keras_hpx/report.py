@@ -18,7 +18,7 @@ import numpy as np
 
 __all__ = ["TrialsCSV", "atomic_write_text", "best_of", "format_duration", "progress_line"]
 
-BASE_COLUMNS = ("trial_id", "status", "score", "seconds", "stopped_reason")
+BASE_COLUMNS = ("trial_id", "status", "score", "seconds", "stopped_reason", "error")
 
 
 def atomic_write_text(path: str, text: str) -> None:
@@ -52,7 +52,7 @@ def _cell(value: Any) -> Any:
 class TrialsCSV:
     """A CSV of trials, one row per finished trial, appended as trials end.
 
-    The columns are `trial_id, status, score, seconds, stopped_reason`, then one
+    The columns are `trial_id, status, score, seconds, stopped_reason, error`, then one
     column per hyperparameter and one per metric (prefixed `metric:`). When a
     new hyperparameter or metric appears, the file is rewritten once with the
     wider header (atomically); otherwise rows are appended.
@@ -84,6 +84,7 @@ class TrialsCSV:
         hyperparameters: Mapping[str, Any],
         metrics: Mapping[str, Any] | None = None,
         stopped_reason: str | None = None,
+        error: str | None = None,
     ) -> None:
         """Adds (or replaces, for a retried trial id) one trial's row.
 
@@ -95,6 +96,8 @@ class TrialsCSV:
             hyperparameters: Active hyperparameter values.
             metrics: Final metric values by name. Defaults to `None`.
             stopped_reason: Why it was stopped early, if it was. Defaults to `None`.
+            error: Why it failed (the exception's last line), if it did.
+                Defaults to `None`.
         """
         row = {
             "trial_id": trial_id,
@@ -102,6 +105,7 @@ class TrialsCSV:
             "score": _cell(score),
             "seconds": "" if seconds is None else f"{seconds:.3f}",
             "stopped_reason": stopped_reason or "",
+            "error": error or "",
         }
         row.update({k: _cell(v) for k, v in hyperparameters.items()})
         row.update({f"metric:{k}": _cell(v) for k, v in (metrics or {}).items()})

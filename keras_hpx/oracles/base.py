@@ -280,6 +280,28 @@ class HpxOracle(keras_tuner.Oracle):
             self._defer_save = False
             self.save()
 
+    def score_trial(self, trial: Any) -> None:
+        """Scores a trial; a NaN or infinite objective or metric makes it fail, with a reason.
+
+        Keras Tuner only catches NaN objectives; an infinite one would be ranked as
+        the best (or worst) trial, and a diverged loss goes unnoticed.
+        """
+        super().score_trial(trial)
+        bad = []
+        score = trial.score
+        if score is None or not math.isfinite(float(score)):
+            bad.append(f"objective {getattr(self.objective, 'name', 'score')}={score}")
+        for name, tracker in trial.metrics.metrics.items():
+            history = tracker.get_history()
+            if not history:
+                continue
+            value = np.asarray(history[-1].value, dtype=float)
+            if not np.all(np.isfinite(value)) and name != getattr(self.objective, "name", None):
+                bad.append(f"{name}={float(np.ravel(value)[0])}")
+        if bad:
+            trial.score = float("nan")  # Keras Tuner marks the trial INVALID (then FAILED)
+            trial.message = "non-finite result: " + ", ".join(bad)
+
     # ----- search-level stopping ----------------------------------------------------------
 
     def elapsed(self) -> float:
@@ -394,9 +416,13 @@ class HpxOracle(keras_tuner.Oracle):
         except Exception:  # metrics are a courtesy in the CSV
             metrics = {}
         values = self.space.active_values(trial.hyperparameters.values)
-        stopped = None
-        if isinstance(trial.message, str) and trial.message.startswith("stopped:"):
-            stopped = trial.message[len("stopped:") :].strip()
+        stopped = error = None
+        message = trial.message if isinstance(trial.message, str) else ""
+        if message.startswith("stopped:"):
+            stopped = message[len("stopped:") :].strip()
+        elif trial.status == "FAILED" and message:
+            lines = [line for line in message.strip().splitlines() if line.strip()]
+            error = lines[-1].strip() if lines else message
         path = self._csv_path()
         if path is not None:
             if self._csv is None or self._csv.path != path:
@@ -410,6 +436,7 @@ class HpxOracle(keras_tuner.Oracle):
                     values,
                     metrics,
                     stopped,
+                    error=error,
                 )
             except OSError as e:
                 warnings.warn(f"Could not write {path}: {e}", stacklevel=2)
