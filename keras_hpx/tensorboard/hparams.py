@@ -30,6 +30,7 @@ from __future__ import annotations
 import math
 import os
 import socket
+import struct
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -51,6 +52,7 @@ __all__ = [
     "hparam_infos_from_space",
     "metric_info",
     "session_end_pb",
+    "read_run",
     "session_start_pb",
     "write_experiment",
 ]
@@ -480,3 +482,52 @@ def finite_or_none(value: Any) -> float | None:
     """`float(value)` when it is a finite number, else `None`."""
     number = _number(value)
     return number if number is not None and math.isfinite(number) else None
+
+
+def read_run(run_dir: str | os.PathLike) -> dict:
+    """Reads back the HParams records and scalars of one run directory (its own files only).
+
+    Returns:
+        A dict with `experiment` (`api_pb2.Experiment` or `None`), `start`
+        (`SessionStartInfo` or `None`), `end` (`SessionEndInfo` or `None`) and
+        `scalars` (`{tag: [(step, value), ...]}`), files read in name order.
+    """
+    from tensorboard.util import tensor_util
+
+    out: dict[str, Any] = {"experiment": None, "start": None, "end": None, "scalars": {}}
+    run_dir = os.fspath(run_dir)
+    for name in sorted(os.listdir(run_dir)):
+        path = os.path.join(run_dir, name)
+        if "tfevents" not in name or not os.path.isfile(path):
+            continue
+        for event in _events(path):
+            for value in event.summary.value:
+                plugin = value.metadata.plugin_data
+                if plugin.plugin_name == metadata.PLUGIN_NAME:
+                    data = plugin_data_pb2.HParamsPluginData.FromString(plugin.content)
+                    kind = data.WhichOneof("data")
+                    key = {
+                        "experiment": "experiment",
+                        "session_start_info": "start",
+                        "session_end_info": "end",
+                    }[kind]
+                    if out[key] is None:
+                        out[key] = getattr(data, kind)
+                elif value.HasField("tensor"):
+                    number = float(tensor_util.make_ndarray(value.tensor))
+                    out["scalars"].setdefault(value.tag, []).append((event.step, number))
+    return out
+
+
+def _events(path: str) -> Iterable[event_pb2.Event]:
+    """The events of one file (TFRecord framing; TensorBoard's loader would import TF)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    pos = 0
+    while pos + 12 <= len(data):
+        (length,) = struct.unpack_from("<Q", data, pos)
+        start = pos + 12
+        if start + length + 4 > len(data):
+            break  # a record still being written
+        yield event_pb2.Event.FromString(data[start : start + length])
+        pos = start + length + 4

@@ -1,0 +1,270 @@
+"""HParamsLogger and TrialLogger on real searches, checked through a real TensorBoard.
+
+A tiny Keras Tuner search runs in a subprocess per backend (TensorFlow with one
+execution per trial, JAX with two); a `tensorboard` process serves its logs and
+the HParams plugin's HTTP API must show every trial with its hyperparameters,
+metrics, status and the search space's domains.
+"""
+
+import copy
+import csv
+import json
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+from keras_hpx.callbacks.hparams_logger import HParamsLogger
+from keras_hpx.callbacks.trial_logger import TrialLogger
+from keras_hpx.tensorboard import hparams as tb
+from keras_hpx.tensorboard.server import TensorBoardServer
+
+HERE = os.path.dirname(__file__)
+SCRIPT = os.path.join(HERE, "hparams_search.py")
+FAIL_TRIAL, STOP_TRIAL = "1", "2"
+BACKENDS = {"tensorflow": 1, "jax": 2}  # backend -> executions per trial
+
+
+def _run_search(backend, executions, root):
+    log_dir, project = root / "logs", root / "project"
+    env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
+    env["PYTHONPATH"] = os.pathsep.join([HERE, env.get("PYTHONPATH", "")])
+    out = subprocess.run(
+        [sys.executable, SCRIPT, str(log_dir), str(project), str(executions)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    line = [x for x in out.stdout.splitlines() if x.startswith("RESULT ")][-1]
+    return log_dir, project, json.loads(line[len("RESULT ") :]), out.stdout
+
+
+@pytest.fixture(scope="module", params=sorted(BACKENDS))
+def search(request, tmp_path_factory):
+    backend = request.param
+    executions = BACKENDS[backend]
+    log_dir, project, result, stdout = _run_search(
+        backend, executions, tmp_path_factory.mktemp(backend)
+    )
+    with TensorBoardServer(log_dir) as server:
+        groups = server.wait_for_groups(len(result["trials"]), timeout=60)
+        yield {
+            "backend": backend,
+            "executions": executions,
+            "log_dir": log_dir,
+            "project": project,
+            "result": result,
+            "stdout": stdout,
+            "server": server,
+            "groups": {g["name"]: g for g in groups},
+            "experiment": server.experiment(),
+        }
+
+
+def _metric(group, tag):
+    for m in group.get("metricValues", []):
+        if m["name"]["tag"] == tag:
+            return m["value"]
+    return None
+
+
+def test_backend_and_tensorflow_import(search):
+    assert search["result"]["backend"] == search["backend"]
+    if search["backend"] != "tensorflow":
+        assert search["result"]["tensorflow_imported"] is False
+
+
+def test_domains_match_the_search_space(search):
+    infos = {h["name"]: h for h in search["experiment"]["hparamInfos"]}
+    assert set(infos) == {"units", "act", "bias", "lr"}
+    assert infos["units"]["domainDiscrete"] == [2, 4, 6, 8]
+    assert sorted(infos["act"]["domainDiscrete"]) == ["relu", "tanh"]
+    assert infos["bias"]["domainDiscrete"] == [False, True]
+    assert infos["lr"]["domainInterval"] == {"minValue": 0.001, "maxValue": 0.1}
+    metrics = {m["name"]["tag"]: m for m in search["experiment"]["metricInfos"]}
+    assert {
+        "score",
+        "loss",
+        "accuracy",
+        "val_loss",
+        "val_accuracy",
+        "epochs",
+        "stopped_early",
+    } <= set(metrics)
+    assert metrics["val_loss"]["datasetType"] == "DATASET_VALIDATION"
+    assert metrics["loss"]["datasetType"] == "DATASET_TRAINING"
+
+
+def test_every_trial_is_a_session_group_with_values_metrics_and_status(search):
+    trials, groups = search["result"]["trials"], search["groups"]
+    assert set(groups) == set(trials)
+    for trial_id, trial in trials.items():
+        group = groups[trial_id]
+        for name, value in trial["values"].items():
+            assert group["hparams"][name] == pytest.approx(value), (trial_id, name)
+        statuses = {s["status"] for s in group["sessions"]}
+        if trial["status"] == "COMPLETED":
+            assert statuses == {"STATUS_SUCCESS"}
+            assert len(group["sessions"]) == search["executions"]
+            # the score column is Keras Tuner's score (best epoch, mean of executions)
+            assert _metric(group, "score") == pytest.approx(trial["score"], rel=1e-5)
+            assert _metric(group, "val_loss") is not None
+        else:
+            assert trial_id == FAIL_TRIAL and trial["status"] == "FAILED"
+            assert statuses == {"STATUS_FAILURE"}
+            assert _metric(group, "score") is None
+    assert _metric(groups[STOP_TRIAL], "stopped_early") == 1.0
+    assert _metric(groups[STOP_TRIAL], "epochs") == 1.0
+    assert _metric(groups["0"], "stopped_early") == 0.0
+    assert _metric(groups["0"], "epochs") == 2.0
+
+
+def test_dashboard_filters_failed_and_early_stopped_trials(search):
+    server = search["server"]
+    body = {
+        "startIndex": 0,
+        "sliceSize": 100,
+        "allowedStatuses": ["STATUS_SUCCESS"],
+        "aggregationType": "AGGREGATION_AVG",
+        "colParams": [
+            {
+                "metric": {"tag": "stopped_early", "group": ""},
+                "filterInterval": {"minValue": 0.5, "maxValue": 1},
+            }
+        ],
+    }
+    groups = server.post("session_groups", body).get("sessionGroups", [])
+    assert [g["name"] for g in groups] == [STOP_TRIAL]
+    body["allowedStatuses"] = ["STATUS_FAILURE"]
+    body["colParams"] = []
+    groups = server.post("session_groups", body).get("sessionGroups", [])
+    assert [g["name"] for g in groups] == [FAIL_TRIAL]
+
+
+def test_layout_one_run_per_trial_and_execution(search):
+    log_dir, executions = search["log_dir"], search["executions"]
+    for trial_id in search["result"]["trials"]:
+        run = log_dir / trial_id
+        if executions > 1 and trial_id != FAIL_TRIAL:
+            assert sorted(os.listdir(run)) == [f"execution_{k}" for k in range(executions)]
+        assert run.is_dir()
+
+
+def test_trial_logger_csv_and_progress(search):
+    trials = search["result"]["trials"]
+    with open(search["log_dir"] / "trials.csv", newline="") as f:
+        rows = {r["trial_id"]: r for r in csv.DictReader(f)}
+    assert set(rows) == set(trials)
+    for trial_id, trial in trials.items():
+        row = rows[trial_id]
+        assert row["status"] == trial["status"]
+        assert float(row["seconds"]) > 0
+        assert row["act"] == trial["values"]["act"]
+        if trial["status"] == "COMPLETED":
+            assert float(row["score"]) == pytest.approx(trial["score"], rel=1e-5)
+            assert float(row["metric:val_loss"]) == pytest.approx(trial["score"], rel=1e-5)
+    assert rows[STOP_TRIAL]["stopped_reason"] == "stop_training"
+    lines = [x for x in search["stdout"].splitlines() if x.startswith("[")]
+    assert len(lines) == len(trials)
+    assert lines[-1].startswith(f"[{len(trials)}/{len(trials)}] trial ")
+    assert "best=" in lines[-1] and "left" in lines[0]
+
+
+# ----- plain model.fit, copies, arguments (in this process, any backend) ----------------------
+
+
+def _tiny_fit(callbacks, epochs=2):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(32, 3)).astype("float32")
+    y = x.sum(axis=1, keepdims=True)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(x, y, validation_split=0.25, epochs=epochs, verbose=0, callbacks=callbacks)
+
+
+def test_plain_fit_with_explicit_hparams(tmp_path):
+    logger = HParamsLogger(tmp_path, hparams={"units": 4, "opt": "sgd"}, run_name="first")
+    assert not tmp_path.exists() or not os.listdir(tmp_path), "nothing written before fit"
+    _tiny_fit([logger])
+    data = tb.read_run(tmp_path / "first")
+    assert data["start"].group_name == "first"
+    assert data["start"].hparams["opt"].string_value == "sgd"
+    assert data["end"].status == 1  # SUCCESS
+    assert [s for s, _ in data["scalars"]["val_loss"]] == [0, 1]
+    assert data["scalars"]["epochs"] == [(1, 2.0)]
+    # without domains no experiment is written (the dashboard infers the columns)
+    assert (
+        tb.read_run(tmp_path)["experiment"] is None
+        if any("tfevents" in n for n in os.listdir(tmp_path))
+        else True
+    )
+    # the same name again gets a new run, not a mixed one
+    _tiny_fit([logger], epochs=1)
+    assert (tmp_path / "first_retry1").is_dir()
+
+
+def test_plain_fit_with_objective_and_keras_tuner_hyperparameters(tmp_path):
+    import keras_tuner
+
+    hp = keras_tuner.HyperParameters()
+    hp.Int("units", 1, 4)
+    hp.Choice("opt", ["sgd", "adam"])
+    logger = HParamsLogger(tmp_path, hparams=hp, objective="val_loss", run_name="r")
+    _tiny_fit([logger, keras.callbacks.EarlyStopping("loss", patience=0, min_delta=1e9)], epochs=3)
+    exp = tb.read_run(tmp_path)["experiment"]
+    assert [h.name for h in exp.hparam_infos] == ["units", "opt"]
+    run = tb.read_run(tmp_path / "r")
+    assert run["start"].hparams["units"].number_value == 1
+    assert run["scalars"]["score"][0][1] == min(v for _, v in run["scalars"]["val_loss"])
+    assert run["scalars"]["stopped_early"][0][1] == 1.0
+
+
+def test_deep_copies_share_state_and_hold_no_writer(tmp_path):
+    logger = HParamsLogger(tmp_path, hparams={"a": 1})
+    _tiny_fit([logger], epochs=1)
+    clone = copy.deepcopy(logger)
+    assert clone is not logger and clone._shared is logger._shared
+    assert clone._model is None and clone._record is None
+    clone2 = copy.deepcopy([TrialLogger(tmp_path, verbose=0)])[0]
+    assert isinstance(clone2, TrialLogger)
+
+
+def test_failed_plain_fit_is_recorded_at_the_next_fit(tmp_path):
+    class Boom(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            raise RuntimeError("boom")
+
+    logger = HParamsLogger(tmp_path, hparams={"a": 1}, run_name="bad")
+    with pytest.raises(RuntimeError, match="boom"):
+        _tiny_fit([logger, Boom()])
+    assert tb.read_run(tmp_path / "bad")["end"] is None  # still open
+    copy.deepcopy(logger).close()  # what the next fit or interpreter exit does
+    assert tb.read_run(tmp_path / "bad")["end"].status == 2  # FAILURE
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"log_dir": 3}, "log_dir=3"),
+        ({"log_dir": "x", "metrics": "loss"}, "metrics='loss'"),
+        ({"log_dir": "x", "hparams": [1]}, r"hparams=\[1\]"),
+        ({"log_dir": "x", "max_discrete": -1}, "max_discrete=-1"),
+        ({"log_dir": "x", "objective": 3}, "objective=3"),
+        ({"log_dir": "x", "space": "nope"}, "space='nope'"),
+    ],
+)
+def test_bad_arguments_are_named(kwargs, match):
+    with pytest.raises((TypeError, ValueError), match=match):
+        HParamsLogger(**kwargs)
+
+
+def test_trial_logger_bad_arguments():
+    with pytest.raises(ValueError, match="total=0"):
+        TrialLogger("x", total=0)
+    with pytest.raises(ValueError, match="filename="):
+        TrialLogger("x", filename="a/b.csv")
