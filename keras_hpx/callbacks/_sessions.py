@@ -20,7 +20,6 @@ import atexit
 import copy
 import math
 import os
-import re
 import threading
 import time
 import weakref
@@ -31,6 +30,7 @@ import keras
 
 from keras_hpx.callbacks._context import find_tuner_context
 from keras_hpx.space import Space
+from keras_hpx.tensorboard.hparams import safe_name
 
 _MAX_DIRECTIONS = ("acc", "accuracy", "auc", "precision", "recall", "f1", "iou", "r2")
 
@@ -176,13 +176,6 @@ def _close_all_at_exit() -> None:
 
 
 atexit.register(_close_all_at_exit)
-
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-def safe_name(name: str) -> str:
-    """A run or file name safe on every filesystem."""
-    return _UNSAFE.sub("_", str(name)).strip("._") or "run"
 
 
 def worker_id() -> str | None:

@@ -104,7 +104,9 @@ class TrialLogger(TrialCallback):
             if status != "SUCCESS":
                 kt_status = getattr(record.trial, "status", None)
                 row_status = kt_status if kt_status in ("FAILED", "INVALID") else "FAILED"
-                self._write(record, row_status, None, {}, "")
+                message = getattr(record.trial, "message", None)
+                error = _last_line(message) if isinstance(message, str) else None
+                self._write(record, row_status, None, {}, "", error)
                 state.get("execs", {}).pop(record.trial_id, None)
                 return
             _, score, logs = record.best()
@@ -123,7 +125,13 @@ class TrialLogger(TrialCallback):
         self._write(record, "COMPLETED", score, metrics, reasons)
 
     def _write(
-        self, record: Record, status: str, score: float | None, metrics: dict, reason: str
+        self,
+        record: Record,
+        status: str,
+        score: float | None,
+        metrics: dict,
+        reason: str,
+        error: str | None = None,
     ) -> None:
         state = self._shared.state
         start = state.get("starts", {}).pop(record.trial_id, record.start)
@@ -137,6 +145,7 @@ class TrialLogger(TrialCallback):
                 record.hparams,
                 metrics,
                 reason or None,
+                error,
             )
         except OSError as e:
             print(f"TrialLogger: could not write {self.path}: {e}", flush=True)
@@ -177,3 +186,11 @@ class TrialLogger(TrialCallback):
             if n is not None:
                 total = n if total is None else min(total, n)
         return total
+
+
+def _last_line(text: str) -> str | None:
+    """The last non-empty line of a traceback (the exception), or `None`."""
+    lines = [x.strip() for x in text.strip().splitlines() if x.strip()]
+    if not lines or lines[-1].startswith("stopped:"):
+        return None
+    return lines[-1][:500]

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import socket
 import struct
 import threading
@@ -53,6 +54,7 @@ __all__ = [
     "metric_info",
     "session_end_pb",
     "read_run",
+    "safe_name",
     "session_start_pb",
     "write_experiment",
 ]
@@ -369,6 +371,14 @@ class EventWriter:
 
 _COUNTER = 0
 _COUNTER_LOCK = threading.Lock()
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_name(name: Any) -> str:
+    """A run or file name safe on every filesystem (a trial id as a run name)."""
+    return _UNSAFE.sub("_", str(name)).strip("._") or "run"
 
 
 def _number(value: Any) -> float | None:
