@@ -3,7 +3,8 @@
 One concept per module: `kernels` (Matern 5/2, Matern 3/2, RBF), `gp` (Gaussian
 process regression with MAP-fitted hyperparameters), `acquisition` (log EI, EI,
 PI, UCB), `optimize` (acquisition optimisation over an encoded `Space`) and
-`suggest` (one optimisation step, called by `keras_hpx.oracles.bayesian`).
+`optimizer` (`BayesianOptimizer` and `suggest`: one optimisation step, as
+`keras_hpx.oracles.bayesian` calls it).
 """
 
 from keras_hpx.bayes.acquisition import (
@@ -18,7 +19,7 @@ from keras_hpx.bayes.acquisition import (
 from keras_hpx.bayes.gp import GaussianProcess, GPParams, Prior
 from keras_hpx.bayes.kernels import KERNELS, RBF, Kernel, Matern32, Matern52, get_kernel
 from keras_hpx.bayes.optimize import optimize_acquisition
-from keras_hpx.bayes.suggest import BayesianOptimizer, clean_scores, suggest
+from keras_hpx.bayes.optimizer import BayesianOptimizer, clean_scores, suggest
 
 __all__ = [
     "ACQUISITIONS",

@@ -11,7 +11,7 @@ def test_bayes_imports_without_keras_tuner_or_tensorflow():
             sys.modules[name] = None  # any import of them now raises ImportError
         import keras_hpx.bayes as bayes
         import keras_hpx.bayes.acquisition, keras_hpx.bayes.gp, keras_hpx.bayes.kernels
-        import keras_hpx.bayes.optimize, keras_hpx.bayes.suggest
+        import keras_hpx.bayes.optimize, keras_hpx.bayes.optimizer
         import numpy as np
         from keras_hpx.space import Param, Space
         space = Space([Param("x", "float", 0.0, 1.0), Param("c", "choice", values=("a", "b", "c"))])

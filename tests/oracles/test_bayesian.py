@@ -1,0 +1,210 @@
+import math
+
+import keras_tuner as kt
+import numpy as np
+import pytest
+
+from keras_hpx import BayesianOracle
+from keras_hpx.bayes import ExpectedImprovement, Matern32
+from keras_hpx.space import Space
+from keras_hpx.testing.conformance import OracleConformance, ScoringTuner, mixed_space
+
+
+class TestBayesianConformance(OracleConformance):
+    def make_oracle(self, hyperparameters, objective, max_trials, seed):
+        return BayesianOracle(
+            objective=objective,
+            max_trials=max_trials,
+            hyperparameters=hyperparameters,
+            seed=seed,
+            num_initial_points=3,
+        )
+
+
+def _branin_space():
+    hp = kt.HyperParameters()
+    hp.Float("x1", -5.0, 10.0)
+    hp.Float("x2", 0.0, 15.0)
+    return hp
+
+
+def _branin(v):
+    x1, x2 = v["x1"], v["x2"]
+    b, c, t = 5.1 / (4 * math.pi**2), 5 / math.pi, 1 / (8 * math.pi)
+    return (x2 - b * x1**2 + c * x1 - 6) ** 2 + 10 * (1 - t) * math.cos(x1) + 10
+
+
+def _oracle(tmp_path, hp, name="o", **kwargs):
+    kwargs.setdefault("objective", kt.Objective("score", "min"))
+    kwargs.setdefault("seed", 0)
+    oracle = BayesianOracle(hyperparameters=hp, **kwargs)
+    oracle._set_project_dir(str(tmp_path), name)
+    return oracle
+
+
+def _finish(oracle, trial, score):
+    oracle.update_trial(trial.trial_id, {"score": score})
+    trial.status = "COMPLETED"
+    oracle.end_trial(trial)
+
+
+def _drive(oracle, f, n):
+    """Runs up to n trials through create_trial / update_trial / end_trial."""
+    for _ in range(n):
+        trial = oracle.create_trial("worker0")
+        if trial.status != "RUNNING":
+            return trial.status
+        _finish(oracle, trial, f(trial.hyperparameters.values))
+    return "RUNNING"
+
+
+def test_branin_converges_and_uses_the_model(tmp_path):
+    oracle = _oracle(tmp_path, _branin_space(), max_trials=30, num_initial_points=8)
+    _drive(oracle, _branin, 30)
+    assert oracle.last_proposal == "model"
+    best = min(t.score for t in oracle.trials.values())
+    assert best - 0.397887 < 0.05
+
+
+def test_maximised_objective_is_flipped(tmp_path):
+    oracle = _oracle(
+        tmp_path, _branin_space(), objective=kt.Objective("score", "max"), max_trials=25
+    )
+    _drive(oracle, lambda v: -_branin(v), 25)
+    obs, _, _ = oracle.observations()
+    scores = {t.trial_id: t.score for t in oracle.trials.values()}
+    assert sorted(s for _, s in obs) == sorted(-s for s in scores.values())
+    assert max(scores.values()) > -0.5  # it climbed towards the maximum (-0.398)
+
+
+def test_failed_nan_and_inf_trials_do_not_poison_the_model(tmp_path):
+    hp = _branin_space()
+    oracle = BayesianOracle(
+        objective=kt.Objective("score", "min"),
+        hyperparameters=hp,
+        max_trials=12,
+        num_initial_points=3,
+        seed=1,
+        max_consecutive_failed_trials=5,
+    )
+    tuner = ScoringTuner(
+        oracle=oracle,
+        hypermodel=lambda hp: None,
+        directory=str(tmp_path),
+        project_name="fail",
+        overwrite=True,
+        fail_ids=("01", "04"),
+        nan_ids=("02", "05"),
+    )
+    tuner.search(verbose=0)
+    statuses = [oracle.trials[t].status for t in oracle.start_order]
+    assert len(statuses) == 12
+    assert statuses.count("FAILED") == 4 and statuses.count("COMPLETED") == 8
+    assert oracle.last_proposal == "model"
+    obs, pending, _ = oracle.observations()
+    assert not pending
+    assert sum(s is None for _, s in obs) == 4
+
+
+def test_infinite_score_counts_as_failure_not_as_best(tmp_path):
+    oracle = _oracle(tmp_path, _branin_space(), max_trials=20, num_initial_points=3)
+    first = oracle.create_trial("w")
+    _finish(oracle, first, float("inf"))
+    _drive(oracle, _branin, 4)
+    obs, _, _ = oracle.observations()
+    assert obs[0][1] is None  # not 0, not -inf: the model sees it as the worst score
+    assert oracle.trials[first.trial_id].status == "FAILED"
+    assert _drive(oracle, _branin, 3) == "RUNNING" and oracle.last_proposal == "model"
+
+
+def test_pending_trials_make_concurrent_proposals_differ(tmp_path):
+    oracle = _oracle(tmp_path, _branin_space(), max_trials=30, num_initial_points=6)
+    _drive(oracle, _branin, 10)
+    running = [oracle.create_trial(f"worker{i}") for i in range(4)]
+    assert all(t.status == "RUNNING" for t in running)
+    assert oracle.last_proposal == "model"
+    points = np.array(
+        [
+            [t.hyperparameters.values["x1"] / 15, t.hyperparameters.values["x2"] / 15]
+            for t in running
+        ]
+    )
+    gaps = [np.linalg.norm(points[i] - points[j]) for i in range(4) for j in range(i)]
+    assert min(gaps) > 0.01, points
+    _, pending, _ = oracle.observations()
+    assert len(pending) == 4
+
+
+def test_conditional_space_uses_the_model_and_masks_children(tmp_path):
+    hp = mixed_space()
+    oracle = _oracle(tmp_path, hp, max_trials=16, num_initial_points=4)
+
+    def score(v):
+        s = (math.log10(v["lr"]) + 2) ** 2 + v["dropout"] + v["units"] / 64
+        return s + (v.get("momentum", 0.0) if v["optimizer"] == "sgd" else 0.5)
+
+    _drive(oracle, score, 16)
+    space = Space.from_keras_tuner(hp)
+    configs = [
+        space.active_values(t.hyperparameters.values, fill_defaults=False)
+        for t in oracle.trials.values()
+    ]
+    assert oracle.last_proposal == "model"
+    assert len({space.key(c) for c in configs}) == 16
+    for c in configs:
+        assert space.is_valid(c) and ("momentum" in c) == (c["optimizer"] == "sgd")
+
+
+def test_exhausted_discrete_space_ends_with_stopped(tmp_path):
+    hp = kt.HyperParameters()
+    hp.Choice("a", ["x", "y", "z"])
+    hp.Int("b", 1, 4)
+    oracle = _oracle(tmp_path, hp, max_trials=50, num_initial_points=2)
+    status = _drive(oracle, lambda v: v["b"] + (v["a"] == "y"), 50)
+    assert status == "STOPPED"
+    space = Space.from_keras_tuner(hp)
+    assert len(oracle.trials) == 12
+    assert len({space.key(t.hyperparameters.values) for t in oracle.trials.values()}) == 12
+
+
+def test_save_and_reload_rebuild_the_model_from_trials(tmp_path):
+    hp = _branin_space()
+    oracle = _oracle(tmp_path, hp, name="resume", max_trials=14, num_initial_points=4)
+    _drive(oracle, _branin, 8)
+    oracle.save()
+    reloaded = _oracle(
+        tmp_path, _branin_space(), name="resume", max_trials=14, num_initial_points=9
+    )
+    reloaded.reload()
+    assert reloaded.num_initial_points == 4  # the saved choice wins
+    assert len(reloaded.trials) == 8
+    _drive(reloaded, _branin, 10)
+    assert reloaded.last_proposal == "model"
+    assert len(reloaded.trials) == 14
+    space = Space.from_keras_tuner(hp)
+    assert len({space.key(t.hyperparameters.values) for t in reloaded.trials.values()}) == 14
+
+
+def test_objects_are_accepted_and_bad_strings_list_the_valid_ones():
+    oracle = BayesianOracle(acquisition=ExpectedImprovement(xi=0.1), kernel=Matern32())
+    assert oracle.acquisition.xi == 0.1 and isinstance(oracle.kernel, Matern32)
+    assert BayesianOracle(acquisition="ucb", kappa=3.0).acquisition.kappa == 3.0
+    with pytest.raises(ValueError, match=r"acquisition='gp_hedge'.*'ei'.*'logei'"):
+        BayesianOracle(acquisition="gp_hedge")
+    with pytest.raises(ValueError, match=r"kernel='linear'.*'matern52'"):
+        BayesianOracle(kernel="linear")
+    with pytest.raises(ValueError, match="num_initial_points=0"):
+        BayesianOracle(num_initial_points=0)
+    with pytest.raises(ValueError, match="xi=-1"):
+        BayesianOracle(xi=-1)
+    with pytest.raises(ValueError, match="initial_sampler|sampler"):
+        BayesianOracle(initial_sampler="halton")
+
+
+def test_default_initial_points_follow_the_space():
+    hp = kt.HyperParameters()
+    hp.Float("a", 0, 1)
+    assert BayesianOracle(hyperparameters=hp).initial_points() == 5
+    for i in range(7):
+        hp.Float(f"b{i}", 0, 1)
+    assert BayesianOracle(hyperparameters=hp).initial_points() == 10
