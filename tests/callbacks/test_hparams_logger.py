@@ -224,6 +224,28 @@ def test_plain_fit_with_objective_and_keras_tuner_hyperparameters(tmp_path):
     assert run["scalars"]["stopped_early"][0][1] == 1.0
 
 
+def test_experiment_is_rewritten_once_when_the_space_grows(tmp_path):
+    import keras_tuner
+
+    small = keras_tuner.HyperParameters()
+    small.Choice("opt", ["sgd", "adam"])
+    logger = HParamsLogger(tmp_path, hparams=small, run_name="a")
+    _tiny_fit([logger], epochs=1)
+    (first,) = tmp_path.glob("*.hparams")
+    grown = copy.deepcopy(small)
+    grown.Float("lr", 0.01, 0.1)
+    clone = copy.deepcopy(logger)  # as Keras Tuner does; shares what was written
+    clone.hparams = grown
+    clone.run_name = "b"
+    _tiny_fit([clone], epochs=1)
+    (second,) = tmp_path.glob("*.hparams")  # the old experiment file is gone
+    assert second != first
+    exp = tb.read_run(tmp_path)["experiment"]
+    assert [h.name for h in exp.hparam_infos] == ["opt", "lr"]
+    _tiny_fit([copy.deepcopy(clone)], epochs=1)  # nothing new: no rewrite
+    assert list(tmp_path.glob("*.hparams")) == [second]
+
+
 def test_deep_copies_share_state_and_hold_no_writer(tmp_path):
     logger = HParamsLogger(tmp_path, hparams={"a": 1})
     _tiny_fit([logger], epochs=1)
@@ -268,3 +290,30 @@ def test_trial_logger_bad_arguments():
         TrialLogger("x", total=0)
     with pytest.raises(ValueError, match="filename="):
         TrialLogger("x", filename="a/b.csv")
+
+
+@pytest.mark.slow
+def test_distributed_workers_log_their_own_trials_under_one_log_dir(tmp_path):
+    from keras_hpx.testing.distributed import run_distributed
+
+    log_dir, trials = tmp_path / "logs", 6
+    result = run_distributed(
+        os.path.join(HERE, "hparams_distributed_script.py"),
+        n_workers=2,
+        args=[str(log_dir), str(tmp_path / "project"), str(trials)],
+        env={"KERAS_BACKEND": "jax"},
+        timeout=240,
+    )
+    result.check()
+    for worker in result.workers:
+        assert "TF_IMPORTED False" in worker.output
+    rows = []
+    for worker in ("tuner0", "tuner1"):
+        with open(log_dir / f"trials-{worker}.csv", newline="") as f:
+            rows += list(csv.DictReader(f))
+    assert sorted(r["trial_id"] for r in rows) == [str(i) for i in range(trials)]
+    with TensorBoardServer(log_dir) as server:
+        groups = server.wait_for_groups(trials, timeout=60)
+        assert sorted(g["name"] for g in groups) == [str(i) for i in range(trials)]
+        assert all(s["status"] == "STATUS_SUCCESS" for g in groups for s in g["sessions"])
+        assert {h["name"] for h in server.experiment()["hparamInfos"]} == {"units", "lr"}
