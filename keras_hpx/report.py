@@ -65,6 +65,7 @@ class TrialsCSV:
         self.path = str(path)
         self._columns: list[str] | None = None
         self._rows: list[dict] = []
+        self._ids: set[str] = set()
         self._lock = threading.Lock()
 
     def _load(self) -> None:
@@ -74,6 +75,7 @@ class TrialsCSV:
                 reader = csv.DictReader(f)
                 self._columns = list(reader.fieldnames or [])
                 self._rows = list(reader)
+        self._ids = {r.get("trial_id") for r in self._rows}
 
     def append(
         self,
@@ -116,10 +118,11 @@ class TrialsCSV:
                 self._columns = list(BASE_COLUMNS)
             new = [k for k in row if k not in self._columns]
             self._columns += new
-            replaced = any(r.get("trial_id") == trial_id for r in self._rows)
+            replaced = trial_id in self._ids
             if replaced:
                 self._rows = [r for r in self._rows if r.get("trial_id") != trial_id]
             self._rows.append(row)
+            self._ids.add(trial_id)
             if new or replaced or not os.path.exists(self.path):
                 self._rewrite()
             else:

@@ -148,7 +148,6 @@ class HpxOracle(keras_tuner.Oracle):
         self._queue: list[dict] = []
         self._elapsed_before = 0.0
         self._start_times: dict[str, float] = {}
-        self._durations: dict[str, float] = {}
         self.stop_reason: str | None = None
         # Derived caches (rebuilt from the trials, never saved).
         self._session_start: float | None = None
@@ -270,10 +269,9 @@ class HpxOracle(keras_tuner.Oracle):
             stored = self.trials[trial_id]
             if stored.status in ("COMPLETED", "FAILED", "STOPPED"):
                 start = self._start_times.pop(trial_id, None)
-                if start is not None:
-                    self._durations[trial_id] = time.time() - start
+                seconds = None if start is None else time.time() - start
                 try:
-                    self._report(stored)
+                    self._report(stored, seconds)
                 except Exception as e:  # never leak Keras Tuner's lock
                     warnings.warn(f"Could not report trial {trial_id}: {e!r}", stacklevel=2)
         finally:
@@ -408,7 +406,7 @@ class HpxOracle(keras_tuner.Oracle):
             return None
         return os.path.join(str(self._directory), self._project_name, "trials.csv")
 
-    def _report(self, trial: Any) -> None:
+    def _report(self, trial: Any, seconds: float | None) -> None:
         metrics = {}
         try:
             for name in trial.metrics.metrics:
@@ -432,7 +430,7 @@ class HpxOracle(keras_tuner.Oracle):
                     trial.trial_id,
                     trial.status,
                     trial.score,
-                    self._durations.get(trial.trial_id),
+                    seconds,
                     values,
                     metrics,
                     stopped,
@@ -469,7 +467,6 @@ class HpxOracle(keras_tuner.Oracle):
             "queue": self._queue,
             "elapsed": self.elapsed(),
             "start_times": self._start_times,
-            "durations": self._durations,
             "stop_reason": self.stop_reason,
             "max_time": self.max_time,
             "target": self.target,
@@ -484,7 +481,6 @@ class HpxOracle(keras_tuner.Oracle):
         self._elapsed_before = float(hpx.get("elapsed", 0.0))
         self._session_start = None
         self._start_times = dict(hpx.get("start_times", {}))
-        self._durations = dict(hpx.get("durations", {}))
         reason = hpx.get("stop_reason")
         # Running out of space is re-judged after a resume; a met stopping rule is kept.
         self.stop_reason = None if reason and reason.startswith("search space") else reason
