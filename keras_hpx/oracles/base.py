@@ -148,6 +148,7 @@ class HpxOracle(keras_tuner.Oracle):
         self._queue: list[dict] = []
         self._elapsed_before = 0.0
         self._start_times: dict[str, float] = {}
+        self._early_stops: dict[str, str] = {}
         self.stop_reason: str | None = None
         # Derived caches (rebuilt from the trials, never saved).
         self._session_start: float | None = None
@@ -414,11 +415,15 @@ class HpxOracle(keras_tuner.Oracle):
         except Exception:  # metrics are a courtesy in the CSV
             metrics = {}
         values = self.space.active_values(trial.hyperparameters.values)
-        stopped = error = None
+        stopped, error = self._early_stops.get(trial.trial_id), None
         message = trial.message if isinstance(trial.message, str) else ""
-        if message.startswith("stopped:"):
+        if stopped is None and message.startswith("stopped:"):
             stopped = message[len("stopped:") :].strip()
-        elif trial.status == "FAILED" and message:
+        if stopped is None and "stopped_early" in metrics:
+            # Over gRPC only metrics travel: WeakTrialStopping's marker says enough.
+            at = metrics.get("stopped_at_epoch")
+            stopped = "stopped early" + ("" if at is None else f" at epoch {int(at) + 1}")
+        if trial.status == "FAILED" and message:
             lines = [line for line in message.strip().splitlines() if line.strip()]
             error = lines[-1].strip() if lines else message
         path = self._csv_path()
@@ -455,6 +460,19 @@ class HpxOracle(keras_tuner.Oracle):
                 flush=True,
             )
 
+    def record_early_stop(self, trial_id: str, step: int, reason: str) -> None:
+        """Notes that a running trial was stopped early (called by `WeakTrialStopping`).
+
+        The trial keeps its status and the best score it reached; the reason goes
+        to `trials.csv` (column `stopped_reason`).
+
+        Args:
+            trial_id: The trial.
+            step: The epoch (0-based) at which it was stopped.
+            reason: Why.
+        """
+        self._early_stops[str(trial_id)] = f"at epoch {int(step) + 1}: {reason}"
+
     def expected_trials(self) -> int | None:
         """Number of trials the search will run, when known (else `None`)."""
         return None
@@ -467,6 +485,7 @@ class HpxOracle(keras_tuner.Oracle):
             "queue": self._queue,
             "elapsed": self.elapsed(),
             "start_times": self._start_times,
+            "early_stops": self._early_stops,
             "stop_reason": self.stop_reason,
             "max_time": self.max_time,
             "target": self.target,
@@ -481,6 +500,7 @@ class HpxOracle(keras_tuner.Oracle):
         self._elapsed_before = float(hpx.get("elapsed", 0.0))
         self._session_start = None
         self._start_times = dict(hpx.get("start_times", {}))
+        self._early_stops = dict(hpx.get("early_stops", {}))
         reason = hpx.get("stop_reason")
         # Running out of space is re-judged after a resume; a met stopping rule is kept.
         self.stop_reason = None if reason and reason.startswith("search space") else reason
