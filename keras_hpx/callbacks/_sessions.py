@@ -358,6 +358,10 @@ class TrialCallback(keras.callbacks.Callback):
             if self._has_record(str(trial_id)):
                 continue
             space = space_of(trial.hyperparameters, None)
+            try:
+                objective = _Objective.parse(getattr(oracle, "objective", None))
+            except TypeError:
+                objective = None
             now = time.time()
             record = Record(
                 trial_id=str(trial_id),
@@ -365,7 +369,7 @@ class TrialCallback(keras.callbacks.Callback):
                 n_executions=1,
                 hparams=active_values(trial.hyperparameters, space),
                 space=space,
-                objective=None,
+                objective=objective,
                 oracle=oracle,
                 trial=trial,
                 start=now,

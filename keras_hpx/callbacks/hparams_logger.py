@@ -118,12 +118,14 @@ class HParamsLogger(TrialCallback):
 
     def _metric_infos(self, record: Record, names: list[str]) -> list:
         infos = []
-        if record.objective is not None:
+        state = self._shared.state
+        objective = state["objective"] = record.objective or state.get("objective")
+        if objective is not None:
             infos.append(
                 tb.metric_info(
                     SCORE,
-                    description=f"The trial's objective ({record.objective.name}, "
-                    f"{record.objective.direction}) at its best epoch.",
+                    description=f"The trial's objective ({objective.name}, "
+                    f"{objective.direction}) at its best epoch.",
                 )
             )
         for name in names:

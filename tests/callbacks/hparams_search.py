@@ -19,6 +19,7 @@ from keras_hpx.callbacks.trial_logger import TrialLogger
 
 FAIL_TRIAL = "1"  # its fit raises at the end of epoch 0
 STOP_TRIAL = "2"  # stops itself after epoch 0
+BUILD_FAIL_TRIAL = "3"  # its model fails to build (the last trial: recorded at close())
 
 
 class Sabotage(keras.callbacks.Callback):
@@ -33,6 +34,9 @@ class Sabotage(keras.callbacks.Callback):
 
 
 def build(hp):
+    ctx = find_tuner_context()
+    if ctx is not None and ctx.trial_id == BUILD_FAIL_TRIAL:
+        raise ValueError("sabotaged build")
     model = keras.Sequential(
         [
             keras.Input((4,)),

@@ -24,7 +24,7 @@ from keras_hpx.tensorboard.server import TensorBoardServer
 
 HERE = os.path.dirname(__file__)
 SCRIPT = os.path.join(HERE, "hparams_search.py")
-FAIL_TRIAL, STOP_TRIAL = "1", "2"
+FAIL_TRIAL, STOP_TRIAL, BUILD_FAIL_TRIAL = "1", "2", "3"
 BACKENDS = {"tensorflow": 1, "jax": 2}  # backend -> executions per trial
 
 
@@ -115,7 +115,7 @@ def test_every_trial_is_a_session_group_with_values_metrics_and_status(search):
             assert _metric(group, "score") == pytest.approx(trial["score"], rel=1e-5)
             assert _metric(group, "val_loss") is not None
         else:
-            assert trial_id == FAIL_TRIAL and trial["status"] == "FAILED"
+            assert trial_id in (FAIL_TRIAL, BUILD_FAIL_TRIAL) and trial["status"] == "FAILED"
             assert statuses == {"STATUS_FAILURE"}
             assert _metric(group, "score") is None
     assert _metric(groups[STOP_TRIAL], "stopped_early") == 1.0
@@ -143,14 +143,14 @@ def test_dashboard_filters_failed_and_early_stopped_trials(search):
     body["allowedStatuses"] = ["STATUS_FAILURE"]
     body["colParams"] = []
     groups = server.post("session_groups", body).get("sessionGroups", [])
-    assert [g["name"] for g in groups] == [FAIL_TRIAL]
+    assert [g["name"] for g in groups] == [FAIL_TRIAL, BUILD_FAIL_TRIAL]
 
 
 def test_layout_one_run_per_trial_and_execution(search):
     log_dir, executions = search["log_dir"], search["executions"]
     for trial_id in search["result"]["trials"]:
         run = log_dir / trial_id
-        if executions > 1 and trial_id != FAIL_TRIAL:
+        if executions > 1 and trial_id not in (FAIL_TRIAL, BUILD_FAIL_TRIAL):
             assert sorted(os.listdir(run)) == [f"execution_{k}" for k in range(executions)]
         assert run.is_dir()
 
@@ -163,12 +163,14 @@ def test_trial_logger_csv_and_progress(search):
     for trial_id, trial in trials.items():
         row = rows[trial_id]
         assert row["status"] == trial["status"]
-        assert float(row["seconds"]) > 0
+        assert float(row["seconds"]) >= 0
         assert row["act"] == trial["values"]["act"]
         if trial["status"] == "COMPLETED":
             assert float(row["score"]) == pytest.approx(trial["score"], rel=1e-5)
             assert float(row["metric:val_loss"]) == pytest.approx(trial["score"], rel=1e-5)
     assert rows[STOP_TRIAL]["stopped_reason"] == "stop_training"
+    assert "sabotaged trial" in rows[FAIL_TRIAL]["error"]
+    assert "sabotaged build" in rows[BUILD_FAIL_TRIAL]["error"]
     lines = [x for x in search["stdout"].splitlines() if x.startswith("[")]
     assert len(lines) == len(trials)
     assert lines[-1].startswith(f"[{len(trials)}/{len(trials)}] trial ")
