@@ -129,6 +129,7 @@ def main() -> int:
     }
     t = time.perf_counter()
     with TensorBoardServer(logs) as server:
+        server.wait_for_experiment(timeout=120)
         groups = server.wait_for_groups(n, timeout=180)
         out["tensorboard_ready_s"] = round(time.perf_counter() - t, 1)
         t = time.perf_counter()

@@ -103,6 +103,10 @@ def main(argv: list[str] | None = None) -> int:
     width, height = (int(v) for v in args.size.split(","))
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with TensorBoardServer(log_dir) as server:
+        try:
+            server.wait_for_experiment(timeout=60)
+        except TimeoutError:
+            print("no experiment record in the logs: the dashboard infers its columns")
         groups = server.wait_for_groups(n_runs, timeout=120)
         print(f"tensorboard at {server.url}: {len(groups)} session groups")
         screenshot(server.url + "/#hparams", args.out, width, height, budget_ms=15000)

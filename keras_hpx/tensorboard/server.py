@@ -137,6 +137,25 @@ class TensorBoardServer:
         }
         return self.post("session_groups", body).get("sessionGroups", [])
 
+    def wait_for_experiment(self, timeout: float = 60.0) -> dict:
+        """Polls until the written experiment record is loaded (not one the plugin infers).
+
+        TensorBoard loads runs in the background; until the root run is read, the
+        plugin infers columns from the sessions. A written experiment has a
+        creation time, an inferred one has none.
+        """
+        deadline = time.monotonic() + timeout
+        exp: dict = {}
+        while time.monotonic() < deadline:
+            try:
+                exp = self.experiment()
+            except (urllib.error.URLError, OSError):
+                exp = {}
+            if exp.get("timeCreatedSecs"):
+                return exp
+            time.sleep(0.3)
+        raise TimeoutError(f"no experiment record after {timeout}s: {exp}\n{self.output()}")
+
     def wait_for_groups(self, count: int, timeout: float = 60.0, ended: bool = True) -> list[dict]:
         """Polls until `count` session groups are there (all ended, by default)."""
         deadline = time.monotonic() + timeout

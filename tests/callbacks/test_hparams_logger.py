@@ -52,6 +52,7 @@ def search(request, tmp_path_factory):
         backend, executions, tmp_path_factory.mktemp(backend)
     )
     with TensorBoardServer(log_dir) as server:
+        experiment = server.wait_for_experiment(timeout=60)
         groups = server.wait_for_groups(len(result["trials"]), timeout=60)
         yield {
             "backend": backend,
@@ -62,7 +63,7 @@ def search(request, tmp_path_factory):
             "stdout": stdout,
             "server": server,
             "groups": {g["name"]: g for g in groups},
-            "experiment": server.experiment(),
+            "experiment": experiment,
         }
 
 
@@ -315,6 +316,7 @@ def test_distributed_workers_log_their_own_trials_under_one_log_dir(tmp_path):
             rows += list(csv.DictReader(f))
     assert sorted(r["trial_id"] for r in rows) == [str(i) for i in range(trials)]
     with TensorBoardServer(log_dir) as server:
+        server.wait_for_experiment(timeout=60)
         groups = server.wait_for_groups(trials, timeout=60)
         assert sorted(g["name"] for g in groups) == [str(i) for i in range(trials)]
         assert all(s["status"] == "STATUS_SUCCESS" for g in groups for s in g["sessions"])
