@@ -87,7 +87,7 @@ class WeakTrialStopping(keras.callbacks.Callback):
             `"asha"`, `"threshold"` or `"divergence"`) or a
             `keras_hpx.stopping.StoppingRule`. Defaults to `"median"`.
         min_steps: Warm-up epochs every run completes before it can be stopped;
-            `None` keeps the named rule's default (3 for median/percentile, 1 for
+            `None` keeps the named rule's default (2 for median/percentile, 1 for
             the others). Only with a rule name. Defaults to `None`.
         min_runs: How many other runs must have reached an epoch before the rule
             stops anything there; `None` keeps the named rule's default (3 for
@@ -149,7 +149,6 @@ class WeakTrialStopping(keras.callbacks.Callback):
         self._ctx: TunerContext | None = None
         self._direction: str | None = None
         self._objectives: list[str] = []
-        self._oracle_ok = False
         self.compared_with: list[str] = []
 
     def __deepcopy__(self, memo: dict) -> WeakTrialStopping:
@@ -228,6 +227,8 @@ class WeakTrialStopping(keras.callbacks.Callback):
             if not decision.stop and _status(trial) == "STOPPED":
                 decision = Decision(True, "the oracle answered STOPPED", epoch, value)
                 self.decision = decision
+                # Same values again at the same step (their mean is unchanged) plus the marks.
+                self._report(epoch, {**metrics, STOPPED_EARLY: 1.0, STOPPED_AT_EPOCH: float(epoch)})
         if decision.stop:
             self._stop(epoch, decision)
 
@@ -251,9 +252,7 @@ class WeakTrialStopping(keras.callbacks.Callback):
                 f"WeakTrialStopping could not report epoch {epoch} to the oracle "
                 f"({type(err).__name__}: {err}); using its own store instead.",
             )
-            self._oracle_ok = False
             return None
-        self._oracle_ok = True
         return trial
 
     def _references(self, report: bool) -> list[dict[int, float]]:

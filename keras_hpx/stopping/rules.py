@@ -220,14 +220,14 @@ class PercentileRule(StoppingRule):
         percentile: Which percentile of the reference runs to beat, in (0, 100],
             counted from the best. Defaults to `25.0`.
         min_steps: Warm-up steps: a run always completes this many steps. Defaults
-            to `3`.
+            to `2`.
         min_runs: The rule stops nothing until at least this many other runs have
             reached the step being judged. Defaults to `3`.
     """
 
     name = "percentile"
 
-    def __init__(self, percentile: float = 25.0, min_steps: int = 3, min_runs: int = 3) -> None:
+    def __init__(self, percentile: float = 25.0, min_steps: int = 2, min_runs: int = 3) -> None:
         super().__init__(min_steps=min_steps, min_runs=min_runs)
         if (
             isinstance(percentile, bool)
@@ -289,14 +289,14 @@ class MedianRule(PercentileRule):
 
     Args:
         min_steps: Warm-up steps: a run always completes this many steps. Defaults
-            to `3`.
+            to `2`.
         min_runs: The rule stops nothing until at least this many other runs have
             reached the step being judged. Defaults to `3`.
     """
 
     name = "median"
 
-    def __init__(self, min_steps: int = 3, min_runs: int = 3) -> None:
+    def __init__(self, min_steps: int = 2, min_runs: int = 3) -> None:
         super().__init__(percentile=50.0, min_steps=min_steps, min_runs=min_runs)
 
     def _label(self) -> str:
@@ -319,14 +319,14 @@ class SuccessiveHalvingRule(StoppingRule):
         min_steps: The grace period: the first rung, in completed steps. Defaults
             to `1`.
         reduction_factor: Keep the best `1 / reduction_factor` at each rung; rungs
-            are this factor apart. Defaults to `3`.
+            are this factor apart. Defaults to `4` (as Ray Tune's ASHA).
         min_runs: The rule stops nothing at a rung until at least this many other
             runs have reached it. Defaults to `2`.
     """
 
     name = "successive_halving"
 
-    def __init__(self, min_steps: int = 1, reduction_factor: int = 3, min_runs: int = 2) -> None:
+    def __init__(self, min_steps: int = 1, reduction_factor: int = 4, min_runs: int = 2) -> None:
         super().__init__(min_steps=min_steps, min_runs=min_runs)
         _check_int("reduction_factor", reduction_factor, 2)
         self.reduction_factor = int(reduction_factor)

@@ -215,6 +215,9 @@ def test_oracle_that_answers_stopped_is_obeyed(tmp_path):
     (trial,) = oracle.trials.values()
     assert len(trial.metrics.get_history("val_loss")) == 2
     assert "oracle answered STOPPED" in trial.message
+    assert trial.metrics.get_last_value(STOPPED_AT_EPOCH) == 1.0
+    history = [o.mean() for o in trial.metrics.get_history("val_loss")]
+    assert trial.score == pytest.approx(min(history))
 
 
 # ----- (c) several processes with a file store -------------------------------------------------
