@@ -125,6 +125,8 @@ class Record:
     planned_epochs: int | None = None
     stopped_early: bool = False
     stopped_reason: str = ""
+    error: str | None = None
+    returned: bool = False  # on_train_end ran (fit returned)
     end: float | None = None
     last_seen: float | None = None  # time of the last epoch end
     extra: dict = field(default_factory=dict)  # per-callback state (writers, ...)
@@ -308,6 +310,7 @@ class TrialCallback(keras.callbacks.Callback):
         if record is None:
             return
         record.end = time.time()
+        record.returned = True
         planned = (self.params or {}).get("epochs")
         record.planned_epochs = planned
         last = record.history[-1][0] + 1 if record.history else 0
@@ -319,7 +322,14 @@ class TrialCallback(keras.callbacks.Callback):
             record.stopped_reason = message[len("stopped:") :].strip()
         elif record.stopped_early:
             record.stopped_reason = "stop_training" if stop else "fewer epochs than planned"
-        self._finish(record, "SUCCESS")
+        status = "SUCCESS"
+        if record.objective is not None and record.history and record.best()[1] is None:
+            values = [record.objective.value(logs) for _, logs in record.history]
+            if any(v is not None for v in values):
+                # Keras Tuner (and the keras-hpx oracles) fail a trial without a finite score.
+                status = "FAILURE"
+                record.error = f"non-finite {record.objective.name} at every epoch"
+        self._finish(record, status)
         self._record = None
 
     # ----- failures -----------------------------------------------------------------------

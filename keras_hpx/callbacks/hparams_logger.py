@@ -222,11 +222,13 @@ class HParamsLogger(TrialCallback):
 
     def _close(self, record: Record, status: str) -> None:
         session: tb.SessionWriter = record.extra["session"]
-        if status == "SUCCESS":
-            step, score, _ = record.best()
-            last = record.history[-1][0] if record.history else 0
-            final = {EPOCHS: record.epochs, STOPPED: float(record.stopped_early)}
+        if record.history:
+            last = record.history[-1][0]
+            final = {EPOCHS: record.epochs}
+            if record.returned:  # a fit that raised has no score and was not "stopped"
+                final[STOPPED] = float(record.stopped_early)
             session.scalars(final, step=last)
-            if score is not None:
+            step, score, _ = record.best()
+            if record.returned and score is not None:
                 session.scalars({SCORE: score}, step=step)
         session.end(status, end_time_secs=record.end)

@@ -105,7 +105,9 @@ class TrialLogger(TrialCallback):
                 kt_status = getattr(record.trial, "status", None)
                 row_status = kt_status if kt_status in ("FAILED", "INVALID") else "FAILED"
                 message = getattr(record.trial, "message", None)
-                error = _last_line(message) if isinstance(message, str) else None
+                error = record.error
+                if error is None and isinstance(message, str):
+                    error = _last_line(message)
                 self._write(record, row_status, None, {}, "", error)
                 state.get("execs", {}).pop(record.trial_id, None)
                 return

@@ -249,6 +249,30 @@ def test_experiment_is_rewritten_once_when_the_space_grows(tmp_path):
     assert list(tmp_path.glob("*.hparams")) == [second]
 
 
+def test_non_finite_objective_is_a_failure_and_space_gives_domains(tmp_path):
+    from keras_hpx.space import Param, Space
+
+    class NaNify(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            logs["val_loss"] = float("nan")
+
+    space = Space([Param("units", "int", min_value=1, max_value=4, step=1, default=1)])
+    hp_logger = HParamsLogger(
+        tmp_path, hparams={"units": 2}, space=space, objective="val_loss", run_name="nan"
+    )
+    trial_logger = TrialLogger(
+        tmp_path, hparams={"units": 2}, objective="val_loss", run_name="nan", verbose=0
+    )
+    _tiny_fit([NaNify(), hp_logger, trial_logger])
+    run = tb.read_run(tmp_path / "nan")
+    assert run["end"].status == 2  # FAILURE, as Keras Tuner fails a trial without a score
+    assert "score" not in run["scalars"] and run["scalars"]["epochs"] == [(1, 2.0)]
+    exp = tb.read_run(tmp_path)["experiment"]
+    assert [v.number_value for v in exp.hparam_infos[0].domain_discrete.values] == [1, 2, 3, 4]
+    (row,) = TrialLogger(tmp_path, verbose=0)._csv().rows()
+    assert row["status"] == "FAILED" and row["error"] == "non-finite val_loss at every epoch"
+
+
 def test_deep_copies_share_state_and_hold_no_writer(tmp_path):
     logger = HParamsLogger(tmp_path, hparams={"a": 1})
     _tiny_fit([logger], epochs=1)
