@@ -82,14 +82,14 @@ class Prior:
         signal_shape: Gamma shape of the signal variance. Defaults to `2.0`.
         signal_rate: Gamma rate of the signal variance. Defaults to `1.0`.
         noise_shape: Gamma shape of the noise variance. Defaults to `1.1`.
-        noise_rate: Gamma rate of the noise variance. Defaults to `5.0`.
+        noise_rate: Gamma rate of the noise variance. Defaults to `30.0`.
     """
 
     lengthscale_weight: float = 0.1
     signal_shape: float = 2.0
     signal_rate: float = 1.0
     noise_shape: float = 1.1
-    noise_rate: float = 5.0
+    noise_rate: float = 30.0
 
     def log_density(self, theta: np.ndarray, min_noise: float) -> tuple[float, np.ndarray]:
         """Log prior density (up to a constant) and its gradient in theta."""

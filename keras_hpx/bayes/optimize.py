@@ -10,8 +10,9 @@ The acquisition is maximised over *valid* feature vectors of a
    vectorised batch.
 2. **Local refinement** of the best few: L-BFGS-B on the active continuous
    columns (analytic gradient), then the best single move among the
-   neighbours on discrete columns (one step up or down an ordered grid, or
-   another category of a one-hot group), alternating until neither improves.
+   neighbours on discrete columns (every other level of a short ordered grid,
+   steps of 1, 2, 4, ... levels on a long one, or another category of a
+   one-hot group), alternating until neither improves.
 3. **Decoding.** Points are visited in decreasing acquisition order and
    decoded with `Space.decode` (always valid values); the first whose
    `Space.key` is not excluded (tried or pending) is returned, or `None`.
@@ -35,6 +36,9 @@ import scipy.optimize
 from scipy.stats import qmc
 
 __all__ = ["INACTIVE_FILL", "SpaceEncoder", "optimize_acquisition"]
+
+# Discrete columns with at most this many levels try every level as a neighbour.
+_ALL_LEVELS = 32
 
 INACTIVE_FILL = -0.5
 """Feature value of inactive conditional columns (outside the active range [0, 1])."""
@@ -136,16 +140,21 @@ class SpaceEncoder:
         return self.space.snap(base)
 
     def neighbours(self, x: np.ndarray, active: np.ndarray) -> np.ndarray:
-        """Single-move neighbours of `x` on its active discrete and one-hot columns."""
+        """Single-column moves from `x` on its active discrete and one-hot columns."""
         rows = []
         for j, levels in self.discrete:
             if not active[j]:
                 continue
-            for delta in (-1.0, 1.0):
-                v = x[j] + delta / (levels - 1)
-                if -1e-9 <= v <= 1.0 + 1e-9:
+            current = int(round(x[j] * (levels - 1)))
+            if levels <= _ALL_LEVELS:
+                targets = [i for i in range(levels) if i != current]
+            else:  # long grids: steps of 1, 2, 4, ... both ways
+                steps = [2**k for k in range(int(math.log2(levels)) + 1)]
+                targets = [current + s for s in steps] + [current - s for s in steps]
+            for i in targets:
+                if 0 <= i < levels:
                     y = x.copy()
-                    y[j] = min(max(v, 0.0), 1.0)
+                    y[j] = i / (levels - 1)
                     rows.append(y)
         for g in self.groups:
             if not active[g[0]]:
