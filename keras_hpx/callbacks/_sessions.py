@@ -22,6 +22,7 @@ import math
 import os
 import threading
 import time
+import warnings
 import weakref
 from dataclasses import dataclass, field
 from typing import Any
@@ -290,7 +291,7 @@ class TrialCallback(keras.callbacks.Callback):
         self._record = record
         with self._shared.lock:
             self._shared.open.append(record)
-        self._open(record)
+        self._guard(self._open, record)
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         record = self._record
@@ -303,7 +304,7 @@ class TrialCallback(keras.callbacks.Callback):
                 clean[str(k)] = f
         record.history.append((int(epoch), clean))
         record.last_seen = time.time()
-        self._epoch(record, int(epoch), clean)
+        self._guard(self._epoch, record, int(epoch), clean)
 
     def on_train_end(self, logs: dict | None = None) -> None:
         record = self._record
@@ -342,7 +343,18 @@ class TrialCallback(keras.callbacks.Callback):
         if record.end is None:
             # A failed fit: it ended some time after its last epoch; that is all we know.
             record.end = record.last_seen or record.start
-        self._close(record, status)
+        self._guard(self._close, record, status)
+
+    def _guard(self, hook: Any, *args: Any) -> None:
+        """Runs a writing hook; a file-system error warns (once) instead of failing the fit."""
+        try:
+            hook(*args)
+        except OSError as e:
+            if not self._shared.state.get("warned"):
+                self._shared.state["warned"] = True
+                warnings.warn(
+                    f"{type(self).__name__} could not write its logs: {e!r}", stacklevel=3
+                )
 
     def _close_orphans(self) -> None:
         """Closes, as failed, sessions of earlier `fit`s that never reached `on_train_end`."""

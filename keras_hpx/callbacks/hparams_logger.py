@@ -210,7 +210,9 @@ class HParamsLogger(TrialCallback):
             print(f"HParamsLogger: trial {record.trial_id} -> {run}", flush=True)
 
     def _epoch(self, record: Record, epoch: int, logs: dict) -> None:
-        session: tb.SessionWriter = record.extra["session"]
+        session: tb.SessionWriter | None = record.extra.get("session")
+        if session is None:  # its start could not be written
+            return
         if self.metrics is not None:
             logs = {k: v for k, v in logs.items() if k in self.metrics}
         session.scalars(logs, step=epoch)
@@ -221,7 +223,9 @@ class HParamsLogger(TrialCallback):
             self._update_experiment(record)
 
     def _close(self, record: Record, status: str) -> None:
-        session: tb.SessionWriter = record.extra["session"]
+        session: tb.SessionWriter | None = record.extra.get("session")
+        if session is None:
+            return
         if record.history:
             last = record.history[-1][0]
             final = {EPOCHS: record.epochs}

@@ -273,6 +273,13 @@ def test_non_finite_objective_is_a_failure_and_space_gives_domains(tmp_path):
     assert row["status"] == "FAILED" and row["error"] == "non-finite val_loss at every epoch"
 
 
+def test_unwritable_log_dir_warns_and_training_goes_on(tmp_path):
+    (tmp_path / "file").write_text("not a directory")
+    logger = HParamsLogger(tmp_path / "file" / "logs", hparams={"a": 1})
+    with pytest.warns(UserWarning, match="could not write"):
+        _tiny_fit([logger])
+
+
 def test_deep_copies_share_state_and_hold_no_writer(tmp_path):
     logger = HParamsLogger(tmp_path, hparams={"a": 1})
     _tiny_fit([logger], epochs=1)
