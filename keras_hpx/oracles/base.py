@@ -158,6 +158,7 @@ class HpxOracle(keras_tuner.Oracle):
         self._keyed_upto = 0
         self._csv: report.TrialsCSV | None = None
         self._defer_save = False
+        self._skip_trial_save = False
 
     # ----- the one method subclasses write -------------------------------------------------
 
@@ -259,6 +260,16 @@ class HpxOracle(keras_tuner.Oracle):
         if trial.status == _RUNNING and trial.trial_id not in self._start_times:
             self._start_times[trial.trial_id] = time.time()  # a retried trial
         return trial
+
+    @keras_tuner.synchronized
+    def update_trial(self, trial_id: str, metrics: dict, step: int = 0) -> Any:
+        # Keras Tuner rewrites trial.json at every report; a running trial is rerun
+        # after a crash anyway, so the file is written when the trial ends instead.
+        self._skip_trial_save = True
+        try:
+            return super().update_trial(trial_id, metrics, step=step)
+        finally:
+            self._skip_trial_save = False
 
     @keras_tuner.synchronized
     def end_trial(self, trial: Any) -> None:
@@ -514,6 +525,8 @@ class HpxOracle(keras_tuner.Oracle):
         atomic_save_json(self._get_oracle_fname(), self.get_state())
 
     def _save_trial(self, trial: Any) -> None:
+        if self._skip_trial_save:
+            return
         path = os.path.join(self._get_trial_dir(trial.trial_id), "trial.json")
         atomic_save_json(path, trial.get_state())
 
