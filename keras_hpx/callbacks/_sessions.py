@@ -206,11 +206,17 @@ def space_of(hyperparameters: Any, oracle: Any = None) -> Space | None:
 
 
 def active_values(hyperparameters: Any, space: Space | None) -> dict:
-    """The active hyperparameter values of a Keras Tuner `HyperParameters`."""
+    """The active hyperparameter values of a Keras Tuner `HyperParameters`.
+
+    Values set without a hyperparameter in the space (Hyperband's `tuner/epochs`,
+    `tuner/bracket`, ...) are kept too.
+    """
     values = dict(hyperparameters.values)
     if space is None:
         return values
     active = space.active_values(values, fill_defaults=False)
+    names = set(space.names)
+    active.update({k: v for k, v in values.items() if k not in names})
     return {k: v for k, v in active.items() if v is not None}
 
 

@@ -156,6 +156,9 @@ class HParamsLogger(TrialCallback):
             known = state.setdefault("hparam_infos", {})
             for info in hparam_infos:
                 known[info.name] = info  # newer domains replace older ones
+            for name, value in record.hparams.items():
+                if name not in known:  # a value without a hyperparameter: no domain
+                    known[name] = tb.hparam_info(name, value_type=value)
             metric_infos = self._metric_infos(record, names)
             key = (
                 tuple(i.SerializeToString(deterministic=True) for i in known.values()),

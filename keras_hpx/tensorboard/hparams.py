@@ -99,6 +99,7 @@ def hparam_info(
     interval: tuple[float, float] | None = None,
     integer: bool = False,
     description: str = "",
+    value_type: Any = None,
 ) -> api_pb2.HParamInfo:
     """One hyperparameter column with its domain.
 
@@ -109,6 +110,8 @@ def hparam_info(
         interval: A numeric interval `(min, max)`. Defaults to `None`.
         integer: Whether `interval` holds integers. Defaults to `False`.
         description: Text shown by the dashboard. Defaults to `""`.
+        value_type: Without a domain: an example value, whose kind (bool, number,
+            string) sets the column's type. Defaults to `None` (no type).
 
     Returns:
         An `api_pb2.HParamInfo`; without `values` or `interval` it has no domain.
@@ -133,7 +136,15 @@ def hparam_info(
         info = api_pb2.HParamInfo(name=name, description=description)
         domain.update_hparam_info(info)
         return info
-    return api_pb2.HParamInfo(name=name, description=description)
+    info = api_pb2.HParamInfo(name=name, description=description)
+    example = _plain(value_type)
+    if isinstance(example, bool):
+        info.type = api_pb2.DATA_TYPE_BOOL
+    elif isinstance(example, float):
+        info.type = api_pb2.DATA_TYPE_FLOAT64
+    elif isinstance(example, str):
+        info.type = api_pb2.DATA_TYPE_STRING
+    return info
 
 
 def hparam_infos_from_space(space: Any, max_discrete: int = MAX_DISCRETE) -> list:
@@ -142,7 +153,9 @@ def hparam_infos_from_space(space: Any, max_discrete: int = MAX_DISCRETE) -> lis
     Choice, Boolean and Fixed become discrete sets; Int and Float become intervals,
     or discrete sets when they have a `step` and at most `max_discrete` values.
     A name that occurs more than once (conditional scopes) is listed once, with the
-    union of its discrete values or the hull of its intervals.
+    union of its discrete values or the hull of its intervals. Each is marked
+    `differs` unless it has a single value, so the dashboard lists them before
+    values set outside the space (such as Hyperband's `tuner/epochs`).
 
     Args:
         space: A `keras_hpx.space.Space` (or anything with `.params` like it).
@@ -174,7 +187,13 @@ def hparam_infos_from_space(space: Any, max_discrete: int = MAX_DISCRETE) -> lis
                 "integer": old.get("integer", False) and entry.get("integer", False),
                 "description": old["description"],
             }
-    return [hparam_info(name, **entry) for name, entry in merged.items()]
+    infos = []
+    for name, entry in merged.items():
+        info = hparam_info(name, **entry)
+        # The dashboard lists (and shows by default) hparams that differ first.
+        info.differs = len(entry.get("values", (0, 1))) > 1
+        infos.append(info)
+    return infos
 
 
 def _describe(p: Any) -> str:

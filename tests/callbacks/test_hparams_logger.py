@@ -16,6 +16,7 @@ import sys
 import keras
 import numpy as np
 import pytest
+from tensorboard.plugins.hparams import api_pb2
 
 from keras_hpx.callbacks.hparams_logger import HParamsLogger
 from keras_hpx.callbacks.trial_logger import TrialLogger
@@ -278,6 +279,30 @@ def test_unwritable_log_dir_warns_and_training_goes_on(tmp_path):
     logger = HParamsLogger(tmp_path / "file" / "logs", hparams={"a": 1})
     with pytest.warns(UserWarning, match="could not write"):
         _tiny_fit([logger])
+
+
+def test_hyperband_bookkeeping_values_are_listed_after_the_space(tmp_path):
+    import keras_tuner
+
+    def build(hp):
+        model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(hp.Choice("u", [1, 2]))])
+        model.compile(optimizer="sgd", loss="mse")
+        return model
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(16, 3)).astype("float32")
+    tuner = keras_tuner.Hyperband(
+        build, objective="val_loss", max_epochs=2, factor=2, directory=tmp_path / "p", seed=0
+    )
+    log_dir = tmp_path / "logs"
+    tuner.search(x, x[:, :1], validation_split=0.25, verbose=0, callbacks=[HParamsLogger(log_dir)])
+    exp = tb.read_run(log_dir)["experiment"]
+    infos = {h.name: h for h in exp.hparam_infos}
+    assert infos["u"].differs and not infos["tuner/epochs"].differs  # the dashboard's order
+    assert infos["tuner/trial_id"].type == api_pb2.DATA_TYPE_STRING  # no domain
+    for trial_id, trial in tuner.oracle.trials.items():
+        start = tb.read_run(log_dir / trial_id)["start"]
+        assert start.hparams["tuner/epochs"].number_value == trial.hyperparameters["tuner/epochs"]
 
 
 def test_deep_copies_share_state_and_hold_no_writer(tmp_path):
