@@ -23,7 +23,6 @@ import os
 import threading
 import time
 import warnings
-import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -164,14 +163,16 @@ class _Shared:
         self.open: list[Record] = []
         self.groups: dict[str, str] = {}  # trial id -> group (attempt) name
         self.state: dict[str, Any] = {}  # per-callback-type state
-        self.owner: weakref.ref | None = None
 
 
-_LIVE: weakref.WeakSet = weakref.WeakSet()
+# One callback per shared state that has started a fit, kept alive until exit (the
+# callback lists given to `fit` or `search` are often temporaries), so that
+# sessions of a fit that raised, and a last trial that failed, are still recorded.
+_STARTED: dict[int, TrialCallback] = {}
 
 
 def _close_all_at_exit() -> None:
-    for callback in list(_LIVE):
+    for callback in list(_STARTED.values()):
         try:
             callback.close()
         except Exception:
@@ -256,7 +257,6 @@ class TrialCallback(keras.callbacks.Callback):
         self.run_name = run_name
         self._shared = _Shared()
         self._record: Record | None = None
-        _LIVE.add(self)
 
     # ----- copies -------------------------------------------------------------------------
 
@@ -267,7 +267,6 @@ class TrialCallback(keras.callbacks.Callback):
         new._record = None
         new.hparams = copy.deepcopy(self.hparams, memo)
         memo[id(self)] = new
-        _LIVE.add(new)
         return new
 
     # ----- hooks for subclasses -----------------------------------------------------------
@@ -288,6 +287,7 @@ class TrialCallback(keras.callbacks.Callback):
         return False
 
     def on_train_begin(self, logs: dict | None = None) -> None:
+        _STARTED[id(self._shared)] = self
         self._close_orphans()
         record = self._new_record()
         if record.oracle is not None:
