@@ -34,7 +34,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from keras_hpx.callbacks._sessions import Record, TrialCallback, safe_name
+from keras_hpx.callbacks._sessions import Record, TrialCallback, safe_name, space_of
 from keras_hpx.tensorboard import hparams as tb
 
 __all__ = ["HParamsLogger"]
@@ -111,8 +111,6 @@ class HParamsLogger(TrialCallback):
         if record.oracle is None and self.space is not None:
             if hasattr(self.space, "params"):
                 return self.space
-            from keras_hpx.callbacks._sessions import space_of
-
             return space_of(self.space)
         return record.space
 
