@@ -205,6 +205,11 @@ def test_default_initial_points_follow_the_space():
     hp = kt.HyperParameters()
     hp.Float("a", 0, 1)
     assert BayesianOracle(hyperparameters=hp).initial_points() == 5
-    for i in range(7):
+    for i in range(3):
         hp.Float(f"b{i}", 0, 1)
+    hp.Fixed("epochs", 3)  # not tuned: does not count
     assert BayesianOracle(hyperparameters=hp).initial_points() == 10
+    for i in range(3, 9):
+        hp.Float(f"b{i}", 0, 1)
+    assert BayesianOracle(hyperparameters=hp).initial_points() == 15
+    assert BayesianOracle(hyperparameters=hp, num_initial_points=3).initial_points() == 3
