@@ -94,6 +94,7 @@ class TrialLogger(TrialCallback):
         with self._shared.lock:
             state.setdefault("t0", record.start)
             state.setdefault("starts", {}).setdefault(record.trial_id, record.start)
+        self._flush_partial(keep=record.trial_id)
 
     def _epoch(self, record: Record, epoch: int, logs: dict) -> None:
         pass
@@ -108,23 +109,43 @@ class TrialLogger(TrialCallback):
                 error = record.error
                 if error is None and isinstance(message, str):
                     error = _last_line(message)
-                self._write(record, row_status, None, {}, "", error)
                 state.get("execs", {}).pop(record.trial_id, None)
+                self._write(record, row_status, None, {}, "", error)
                 return
             _, score, logs = record.best()
             execs = state.setdefault("execs", {}).setdefault(record.trial_id, [])
-            execs.append((score, logs, record.stopped_reason))
+            execs.append((record, score, logs))
             if len(execs) < record.n_executions:
-                return
-            del state["execs"][record.trial_id]
-        scores = [s for s, _, _ in execs if s is not None]
+                return  # the trial's other executions are still to come
+        self._write_completed(record.trial_id)
+
+    def _write_completed(self, trial_id: str) -> None:
+        """One row for a trial's executions: score and metrics averaged, as Keras Tuner does."""
+        with self._shared.lock:
+            execs = self._shared.state.get("execs", {}).pop(trial_id, None)
+        if not execs:
+            return
+        scores = [s for _, s, _ in execs if s is not None]
         score = sum(scores) / len(scores) if scores else None
         metrics: dict[str, float] = {}
-        for name in dict.fromkeys(k for _, logs_i, _ in execs for k in logs_i):
-            values = [logs_i[name] for _, logs_i, _ in execs if name in logs_i]
+        for name in dict.fromkeys(k for _, _, logs in execs for k in logs):
+            values = [logs[name] for _, _, logs in execs if name in logs]
             metrics[name] = sum(values) / len(values)
-        reasons = "; ".join(dict.fromkeys(r for _, _, r in execs if r))
-        self._write(record, "COMPLETED", score, metrics, reasons)
+        reasons = "; ".join(
+            dict.fromkeys(r.stopped_reason for r, _, _ in execs if r.stopped_reason)
+        )
+        self._write(execs[-1][0], "COMPLETED", score, metrics, reasons)
+
+    def _flush_partial(self, keep: str | None = None) -> None:
+        """Writes trials that ran fewer fits than `executions_per_trial` (a custom `run_trial`)."""
+        with self._shared.lock:
+            pending = [t for t in self._shared.state.get("execs", {}) if t != keep]
+        for trial_id in pending:
+            self._write_completed(trial_id)
+
+    def close(self) -> None:
+        super().close()
+        self._flush_partial()
 
     def _write(
         self,

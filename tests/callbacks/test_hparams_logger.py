@@ -305,6 +305,39 @@ def test_hyperband_bookkeeping_values_are_listed_after_the_space(tmp_path):
         assert start.hparams["tuner/epochs"].number_value == trial.hyperparameters["tuner/epochs"]
 
 
+def test_custom_run_trial_with_one_fit_per_trial(tmp_path, capsys):
+    import keras_tuner
+
+    class OneFit(keras_tuner.RandomSearch):
+        def run_trial(self, trial, *args, **kwargs):
+            hp = trial.hyperparameters
+            model = keras.Sequential(
+                [keras.Input((3,)), keras.layers.Dense(hp.Choice("u", [1, 2]))]
+            )
+            model.compile(optimizer="sgd", loss="mse")
+            return model.fit(*args, **kwargs)
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(16, 3)).astype("float32")
+    tuner = OneFit(
+        objective="val_loss",
+        max_trials=2,
+        executions_per_trial=2,  # ignored by this run_trial: one fit per trial
+        directory=tmp_path / "p",
+        seed=0,
+    )
+    log_dir = tmp_path / "logs"
+    loggers = [HParamsLogger(log_dir), TrialLogger(log_dir)]
+    tuner.search(x, x[:, :1], validation_split=0.25, epochs=1, verbose=0, callbacks=loggers)
+    loggers[1].close()  # the last trial's row (its "second execution" never comes)
+    rows = TrialLogger(log_dir, verbose=0)._csv().rows()
+    assert sorted(r["trial_id"] for r in rows) == sorted(tuner.oracle.trials)
+    assert all(r["status"] == "COMPLETED" for r in rows)
+    for trial_id in tuner.oracle.trials:
+        assert tb.read_run(log_dir / trial_id / "execution_0")["end"].status == 1
+    assert capsys.readouterr().out.count("COMPLETED") == 2
+
+
 def test_deep_copies_share_state_and_hold_no_writer(tmp_path):
     logger = HParamsLogger(tmp_path, hparams={"a": 1})
     _tiny_fit([logger], epochs=1)
