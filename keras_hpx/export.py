@@ -185,9 +185,9 @@ def export_project(
     for run in existing:
         shutil.rmtree(run)
     if overwrite:
-        for old in glob.glob(os.path.join(log_dir, "*.hparams")) + [csv_path]:
-            if os.path.exists(old):
-                os.remove(old)
+        shutil.rmtree(os.path.join(log_dir, tb.EXPERIMENT_DIR, "export"), ignore_errors=True)
+        if os.path.exists(csv_path):
+            os.remove(csv_path)
 
     starts = _start_times(oracle_state)
     metric_names: list[str] = []
@@ -244,7 +244,7 @@ def export_project(
         metric_infos.append(tb.metric_info(name, dataset=dataset))
     metric_infos.append(tb.metric_info("stopped_early", description="1 if stopped early."))
     hparam_infos = tb.hparam_infos_from_space(space)
-    tb.write_experiment(log_dir, hparam_infos, metric_infos)
+    tb.write_experiment(log_dir, hparam_infos, metric_infos, name="export")
     summary.hyperparameters = [h.name for h in hparam_infos]
     summary.metrics = [m.name.tag for m in metric_infos]
     return summary

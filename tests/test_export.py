@@ -71,7 +71,7 @@ def test_export_writes_sessions_domains_and_csv_without_tensorflow(project, tmp_
     assert f"Exported {len(trials)} trials" in run.stdout
     assert f"tensorboard --logdir {out}" in run.stdout
 
-    exp = tb.read_run(out)["experiment"]
+    exp = tb.read_experiment(out)
     infos = {h.name: h for h in exp.hparam_infos}
     assert {"units", "deep", "lr"} <= set(infos)
     assert [v.number_value for v in infos["lr"].domain_discrete.values] == pytest.approx(
@@ -106,7 +106,7 @@ def test_export_refuses_to_mix_then_overwrites(project, tmp_path):
         export_project(root / "p", tmp_path)
     summary = export_project(root, tmp_path, overwrite=True)  # the parent of one project works
     assert summary.trials == len(trials)
-    assert len(list(tmp_path.glob("*.hparams"))) == 1
+    assert [p.name for p in (tmp_path / "_hparams").iterdir()] == ["export"]
 
 
 def test_bad_project_dir_is_named(tmp_path):

@@ -2,7 +2,8 @@
 
 What it writes under `log_dir` (read it with `tensorboard --logdir log_dir`):
 
-* the **experiment** (root run): one column per hyperparameter with its true domain
+* the **experiment** (run `_hparams/<host>-<pid>-<n>`, one per process; a new
+  version replaces the old run): one column per hyperparameter with its true domain
   (choices and booleans as sets, Int and Float as intervals, or sets when stepped
   and small), and the metric columns: `score`, every metric Keras logs (training
   and `val_` validation ones), `epochs` and `stopped_early`. Rewritten when the
@@ -165,11 +166,11 @@ class HParamsLogger(TrialCallback):
             if key == state.get("experiment_key"):
                 return
             state["experiment_key"] = key
-            state["experiment_path"] = tb.write_experiment(
+            state["experiment_run"] = tb.write_experiment(
                 self.log_dir,
                 list(known.values()),
                 metric_infos,
-                replace=state.get("experiment_path"),
+                replace=state.get("experiment_run"),
             )
 
     # ----- sessions -----------------------------------------------------------------------
@@ -206,7 +207,9 @@ class HParamsLogger(TrialCallback):
         session = tb.SessionWriter(run, group, record.hparams, start_time_secs=record.start)
         record.extra["session"] = session
         session.start()
-        self._update_experiment(record)
+        # The experiment waits for the first epoch's metric names: a running
+        # TensorBoard reads it once per run, so a first version without them would
+        # linger there until its next reload.
         if self.verbose:
             print(f"HParamsLogger: trial {record.trial_id} -> {run}", flush=True)
 
@@ -237,3 +240,4 @@ class HParamsLogger(TrialCallback):
             if record.returned and score is not None:
                 session.scalars({SCORE: score}, step=step)
         session.end(status, end_time_secs=record.end)
+        self._update_experiment(record)

@@ -11,8 +11,9 @@ installed, even on the JAX backend.)
 How the HParams dashboard reads a log directory (TensorBoard 2.x):
 
 * The **experiment** (columns, domains, metrics) is the `_hparams_/experiment`
-  record of any run; `write_experiment` puts it in the log directory's root run.
-  Without it the dashboard guesses domains from the values it sees.
+  record of any run; `write_experiment` puts it in a run of its own under
+  `log_dir/_hparams/`. Without it the dashboard guesses domains from the values
+  it sees.
 * A **session** is a run (a directory with event files) holding a
   `_hparams_/session_start_info` record (hyperparameter values, group name, start
   time) and, once it ends, a `_hparams_/session_end_info` record (status, end
@@ -30,6 +31,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import shutil
 import socket
 import struct
 import threading
@@ -53,6 +55,7 @@ __all__ = [
     "hparam_infos_from_space",
     "metric_info",
     "session_end_pb",
+    "read_experiment",
     "read_run",
     "safe_name",
     "session_start_pb",
@@ -415,38 +418,68 @@ def _number(value: Any) -> float | None:
     return None
 
 
+#: Sub-directory of a log directory that holds the experiment runs.
+EXPERIMENT_DIR = "_hparams"
+
+
 def write_experiment(
     log_dir: str | os.PathLike,
     hparam_infos: Iterable[api_pb2.HParamInfo],
     metric_infos: Iterable[api_pb2.MetricInfo],
     replace: str | None = None,
     time_created_secs: float | None = None,
+    name: str | None = None,
 ) -> str:
-    """Writes the experiment record into the root run of `log_dir`.
+    """Writes the experiment record into a new run `log_dir/_hparams/<name>`.
 
-    The dashboard reads the first experiment record of a run and keeps it, so a
-    changed experiment goes into a new event file and the one it replaces is
-    deleted (a TensorBoard already running shows the change after a restart).
+    TensorBoard keeps the first experiment record it read from a run, even after
+    the file is deleted, so each version of the experiment gets a run of its own,
+    and the run it replaces is deleted: a TensorBoard already running then switches
+    to the new one at its next reload.
 
     Args:
         log_dir: The log directory (the root of all sessions).
         hparam_infos: The hyperparameter columns.
         metric_infos: The metric columns.
-        replace: Path of an earlier experiment file to delete. Defaults to `None`.
+        replace: An earlier experiment run directory (as returned) to delete.
+            Defaults to `None`.
         time_created_secs: Seconds since the epoch. Defaults to `None` (now).
+        name: The run's name under `_hparams`. Defaults to `None` (host, process
+            and a counter: processes sharing `log_dir` never clash).
 
     Returns:
-        The path of the new event file.
+        The new run directory.
     """
-    writer = EventWriter(log_dir, filename_suffix=".hparams")
+    log_dir = os.fspath(log_dir)
+    if name is None:
+        with _COUNTER_LOCK:
+            global _COUNTER
+            _COUNTER += 1
+            name = f"{safe_name(socket.gethostname())}-{os.getpid()}-{_COUNTER}"
+    run = os.path.join(log_dir, EXPERIMENT_DIR, safe_name(name))
+    writer = EventWriter(run)
     writer.add_summary(experiment_pb(hparam_infos, metric_infos, time_created_secs))
     writer.close()
-    if replace and os.path.abspath(replace) != os.path.abspath(writer.path):
-        try:
-            os.remove(replace)
-        except FileNotFoundError:
-            pass
-    return writer.path
+    if replace:
+        old = os.path.abspath(replace)
+        root = os.path.abspath(os.path.join(log_dir, EXPERIMENT_DIR))
+        if old != os.path.abspath(run) and os.path.dirname(old) == root:
+            shutil.rmtree(old, ignore_errors=True)
+    return run
+
+
+def read_experiment(log_dir: str | os.PathLike) -> api_pb2.Experiment | None:
+    """The experiment written under `log_dir` (the newest run, if there are several)."""
+    root = os.path.join(os.fspath(log_dir), EXPERIMENT_DIR)
+    if not os.path.isdir(root):
+        return None
+    runs = [os.path.join(root, d) for d in os.listdir(root)]
+    runs = sorted((r for r in runs if os.path.isdir(r)), key=os.path.getmtime, reverse=True)
+    for run in runs:
+        experiment = read_run(run)["experiment"]
+        if experiment is not None:
+            return experiment
+    return None
 
 
 class SessionWriter:

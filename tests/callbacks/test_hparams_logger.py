@@ -202,11 +202,7 @@ def test_plain_fit_with_explicit_hparams(tmp_path):
     assert [s for s, _ in data["scalars"]["val_loss"]] == [0, 1]
     assert data["scalars"]["epochs"] == [(1, 2.0)]
     # without domains no experiment is written (the dashboard infers the columns)
-    assert (
-        tb.read_run(tmp_path)["experiment"] is None
-        if any("tfevents" in n for n in os.listdir(tmp_path))
-        else True
-    )
+    assert tb.read_experiment(tmp_path) is None and not (tmp_path / "_hparams").exists()
     # the same name again gets a new run, not a mixed one
     _tiny_fit([logger], epochs=1)
     assert (tmp_path / "first_retry1").is_dir()
@@ -220,7 +216,7 @@ def test_plain_fit_with_objective_and_keras_tuner_hyperparameters(tmp_path):
     hp.Choice("opt", ["sgd", "adam"])
     logger = HParamsLogger(tmp_path, hparams=hp, objective="val_loss", run_name="r")
     _tiny_fit([logger, keras.callbacks.EarlyStopping("loss", patience=0, min_delta=1e9)], epochs=3)
-    exp = tb.read_run(tmp_path)["experiment"]
+    exp = tb.read_experiment(tmp_path)
     assert [h.name for h in exp.hparam_infos] == ["units", "opt"]
     run = tb.read_run(tmp_path / "r")
     assert run["start"].hparams["units"].number_value == 1
@@ -235,19 +231,19 @@ def test_experiment_is_rewritten_once_when_the_space_grows(tmp_path):
     small.Choice("opt", ["sgd", "adam"])
     logger = HParamsLogger(tmp_path, hparams=small, run_name="a")
     _tiny_fit([logger], epochs=1)
-    (first,) = tmp_path.glob("*.hparams")
+    (first,) = (tmp_path / "_hparams").iterdir()
     grown = copy.deepcopy(small)
     grown.Float("lr", 0.01, 0.1)
     clone = copy.deepcopy(logger)  # as Keras Tuner does; shares what was written
     clone.hparams = grown
     clone.run_name = "b"
     _tiny_fit([clone], epochs=1)
-    (second,) = tmp_path.glob("*.hparams")  # the old experiment file is gone
+    (second,) = (tmp_path / "_hparams").iterdir()  # the old experiment run is gone
     assert second != first
-    exp = tb.read_run(tmp_path)["experiment"]
+    exp = tb.read_experiment(tmp_path)
     assert [h.name for h in exp.hparam_infos] == ["opt", "lr"]
     _tiny_fit([copy.deepcopy(clone)], epochs=1)  # nothing new: no rewrite
-    assert list(tmp_path.glob("*.hparams")) == [second]
+    assert list((tmp_path / "_hparams").iterdir()) == [second]
 
 
 def test_non_finite_objective_is_a_failure_and_space_gives_domains(tmp_path):
@@ -268,7 +264,7 @@ def test_non_finite_objective_is_a_failure_and_space_gives_domains(tmp_path):
     run = tb.read_run(tmp_path / "nan")
     assert run["end"].status == 2  # FAILURE, as Keras Tuner fails a trial without a score
     assert "score" not in run["scalars"] and run["scalars"]["epochs"] == [(1, 2.0)]
-    exp = tb.read_run(tmp_path)["experiment"]
+    exp = tb.read_experiment(tmp_path)
     assert [v.number_value for v in exp.hparam_infos[0].domain_discrete.values] == [1, 2, 3, 4]
     (row,) = TrialLogger(tmp_path, verbose=0)._csv().rows()
     assert row["status"] == "FAILED" and row["error"] == "non-finite val_loss at every epoch"
@@ -296,7 +292,7 @@ def test_hyperband_bookkeeping_values_are_listed_after_the_space(tmp_path):
     )
     log_dir = tmp_path / "logs"
     tuner.search(x, x[:, :1], validation_split=0.25, verbose=0, callbacks=[HParamsLogger(log_dir)])
-    exp = tb.read_run(log_dir)["experiment"]
+    exp = tb.read_experiment(log_dir)
     infos = {h.name: h for h in exp.hparam_infos}
     assert infos["u"].differs and not infos["tuner/epochs"].differs  # the dashboard's order
     assert infos["tuner/trial_id"].type == api_pb2.DATA_TYPE_STRING  # no domain

@@ -86,15 +86,16 @@ def test_experiment_session_and_scalars_round_trip(tmp_path):
         tb.metric_info("val_loss", dataset="validation"),
     ]
     first = tb.write_experiment(tmp_path, tb.hparam_infos_from_space(space), metrics)
-    # a changed experiment replaces the previous file
+    assert os.path.dirname(first) == str(tmp_path / "_hparams")
+    # a changed experiment goes into a new run; the run it replaces is deleted
     second = tb.write_experiment(
         tmp_path,
         tb.hparam_infos_from_space(space),
         metrics + [tb.metric_info("score")],
         replace=first,
     )
-    assert not os.path.exists(first) and os.path.exists(second)
-    exp = tb.read_run(tmp_path)["experiment"]
+    assert not os.path.exists(first) and os.path.isdir(second)
+    exp = tb.read_experiment(tmp_path)
     assert [m.name.tag for m in exp.metric_infos] == ["loss", "val_loss", "score"]
     assert exp.metric_infos[1].dataset_type == api_pb2.DATASET_VALIDATION
 
@@ -160,3 +161,25 @@ def test_writer_imports_and_writes_without_tensorflow_or_keras(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "OK ['keras', 'tensorflow']"  # only the blocks
+
+
+def test_a_running_tensorboard_switches_to_a_replaced_experiment(tmp_path):
+    import time
+
+    from keras_hpx.tensorboard.server import TensorBoardServer
+
+    infos = tb.hparam_infos_from_space(_space())
+    first = tb.write_experiment(tmp_path, infos, [tb.metric_info("score")])
+    session = tb.SessionWriter(tmp_path / "0", "0", {"act": "relu"})
+    session.scalars({"score": 1.0, "loss": 2.0}, step=0)
+    session.end("SUCCESS")
+    with TensorBoardServer(tmp_path) as server:
+        assert [m["name"]["tag"] for m in server.wait_for_experiment()["metricInfos"]] == ["score"]
+        tb.write_experiment(
+            tmp_path, infos, [tb.metric_info("score"), tb.metric_info("loss")], replace=first
+        )
+        deadline, tags = time.monotonic() + 30, []
+        while time.monotonic() < deadline and tags != ["score", "loss"]:
+            time.sleep(0.5)
+            tags = [m["name"]["tag"] for m in server.experiment()["metricInfos"]]
+        assert tags == ["score", "loss"]
