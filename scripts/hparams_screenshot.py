@@ -95,10 +95,12 @@ def main(argv: list[str] | None = None) -> int:
         start = time.time()
         n = run_search(log_dir, args.trials, args.epochs, args.seed)
         print(f"search: {n} trials in {time.time() - start:.0f}s, logs in {log_dir}")
-    n_runs = sum(
+    from keras_hpx.tensorboard.hparams import EXPERIMENT_DIR
+
+    n_runs = sum(  # one table row per trial directory
         1
         for d in os.listdir(log_dir)
-        if os.path.isdir(os.path.join(log_dir, d)) and not d.startswith(".")
+        if os.path.isdir(os.path.join(log_dir, d)) and d not in (EXPERIMENT_DIR, ".")
     )
     width, height = (int(v) for v in args.size.split(","))
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
