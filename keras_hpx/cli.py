@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from keras_hpx.demo import add_demo_parser
+from keras_hpx.export import add_export_parser
 
 __all__ = ["main"]
 
@@ -16,6 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     add_demo_parser(sub)
+    add_export_parser(sub)
     return parser
 
 
@@ -24,8 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "max_trials", 1) is not None and getattr(args, "max_trials", 1) < 1:
         print(f"keras-hpx: --max-trials must be at least 1, got {args.max_trials}", file=sys.stderr)
         return 2
-    args.func(args)
-    return 0
+    code = args.func(args)
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":

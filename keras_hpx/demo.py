@@ -61,15 +61,18 @@ def make_oracle(name: str, max_trials: int, seed: int) -> Any:
     if name == "bayes":
         from keras_hpx import BayesianOracle
 
-        return BayesianOracle(**common)
+        # A short demo budget: let the model take over after 6 quasi-random trials.
+        return BayesianOracle(num_initial_points=6, **common)
     raise ValueError(f"Invalid oracle={name!r}: expected one of {list(ORACLES)}.")
 
 
-def run_demo(args: argparse.Namespace) -> dict:
-    """Runs the demo search; returns the best hyperparameters."""
+def run_demo(args: argparse.Namespace) -> int:
+    """Runs the demo search and prints the best hyperparameters."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import keras
     import keras_tuner as kt
+
+    from keras_hpx import HParamsLogger, WeakTrialStopping
 
     keras.utils.set_random_seed(args.seed)
     (x, y), (xv, yv) = load_digits_split(args.seed)
@@ -87,24 +90,42 @@ def run_demo(args: argparse.Namespace) -> dict:
         f"{args.max_trials} trials of {args.epochs} epochs, backend {keras.backend.backend()}"
     )
     csv_path = os.path.join(args.out, project, "trials.csv")
+    log_dir = os.path.join(args.out, "hparams", project)
     print(f"Trials are written to {csv_path} as they end.")
+    callbacks = [HParamsLogger(log_dir)]
+    if not args.no_stopping:
+        callbacks.append(WeakTrialStopping(monitor="val_accuracy", rule="median", verbose=1))
     start = time.time()
-    tuner.search(x, y, validation_data=(xv, yv), epochs=args.epochs, batch_size=64, verbose=0)
+    tuner.search(
+        x,
+        y,
+        validation_data=(xv, yv),
+        epochs=args.epochs,
+        batch_size=64,
+        verbose=0,
+        callbacks=callbacks,
+    )
     best = tuner.get_best_hyperparameters(1)[0].values
     best_trial = oracle.get_best_trials(1)[0]
     print(f"Done in {time.time() - start:.0f}s: {len(oracle.trials)} trials.")
     print(f"Best val_accuracy {best_trial.score:.4f} (trial {best_trial.trial_id}) with:")
     for k, v in best.items():
         print(f"  {k} = {v}")
-    return best
+    print(f"View every trial in TensorBoard's HParams tab:\n  tensorboard --logdir {log_dir}")
+    return 0
 
 
 def add_demo_parser(subparsers: Any) -> None:
     p = subparsers.add_parser("demo", help="tune a small network on scikit-learn's digits")
-    p.add_argument("--oracle", choices=ORACLES, default="random", help="search algorithm")
+    p.add_argument(
+        "--oracle", choices=ORACLES, default="bayes", help="search algorithm (default bayes)"
+    )
     p.add_argument("--max-trials", type=int, default=12, help="number of trials (default 12)")
     p.add_argument("--epochs", type=int, default=10, help="epochs per trial (default 10)")
     p.add_argument("--seed", type=int, default=0, help="seed of the search (default 0)")
     p.add_argument("--out", default="demo_runs", help="output directory (default demo_runs)")
     p.add_argument("--resume", action="store_true", help="resume an interrupted search")
+    p.add_argument(
+        "--no-stopping", action="store_true", help="train every trial for all its epochs"
+    )
     p.set_defaults(func=run_demo)

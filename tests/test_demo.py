@@ -29,6 +29,8 @@ def test_demo_runs_a_real_search_and_writes_the_trials_csv(tmp_path):
     assert out.returncode == 0, out.stderr[-3000:]
     assert "[3/3] trial" in out.stdout
     assert "Best val_accuracy" in out.stdout
+    assert f"tensorboard --logdir {tmp_path / 'hparams' / 'digits_grid'}" in out.stdout
+    assert list((tmp_path / "hparams" / "digits_grid").rglob("events.out.tfevents.*"))
     rows = list(csv.DictReader(open(tmp_path / "digits_grid" / "trials.csv")))
     assert len(rows) == 3
     assert all(r["status"] == "COMPLETED" and float(r["score"]) > 0.1 for r in rows)

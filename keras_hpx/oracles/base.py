@@ -461,7 +461,7 @@ class HpxOracle(keras_tuner.Oracle):
                     done=len(self.end_order),
                     total=total,
                     trial_id=trial.trial_id,
-                    status=trial.status,
+                    status=trial.status + (" (stopped early)" if stopped else ""),
                     score=trial.score,
                     best=self.best_score(),
                     elapsed=self.elapsed(),
