@@ -234,6 +234,11 @@ class HpxOracle(keras_tuner.Oracle):
                 self.stop_reason = reason
                 print(f"keras-hpx: search stopped: {reason}")
             return {"status": _STOPPED}
+        if not len(self.space) and self.trials and not self.ongoing_trials:
+            # A first trial ran with the defaults and declared nothing to tune.
+            self.stop_reason = "empty search space: the model declared no hyperparameters"
+            warnings.warn(f"keras-hpx: {self.stop_reason}; nothing to search.", stacklevel=2)
+            return {"status": _STOPPED}
         try:
             values = self._pop_queue()
             if values is None:

@@ -186,3 +186,21 @@ def test_state_file_is_replaced_atomically(tmp_path):
 
     state = json.load(open(tmp_path / "p" / "oracle.json"))
     assert state["random"]["draws"] >= 2
+
+
+def test_empty_search_space_runs_once_then_stops_with_a_warning(tmp_path):
+    oracle = RandomOracle(objective=kt.Objective("score", "min"), max_trials=5, seed=0)
+
+    class NoSpace(ScoringTuner):
+        def run_trial(self, trial, *args, **kwargs):
+            return {"score": 1.0}
+
+    tuner = NoSpace(
+        oracle=oracle, hypermodel=lambda hp: None, directory=str(tmp_path), project_name="empty"
+    )
+    with pytest.warns(UserWarning, match="empty search space"):
+        tuner.search(verbose=0)
+    assert len(oracle.trials) == 1
+    assert oracle.stop_reason.startswith("empty search space")
+    with pytest.raises(ValueError, match="allow_new_entries"):
+        RandomOracle(objective="val_loss", allow_new_entries=False)
