@@ -35,6 +35,30 @@ from keras_hpx.tensorboard.hparams import safe_name
 _MAX_DIRECTIONS = ("acc", "accuracy", "auc", "precision", "recall", "f1", "iou", "r2")
 
 
+def check_log_dir(log_dir: Any) -> str:
+    """Validates a log directory argument; returns it as a string.
+
+    Raises:
+        TypeError: not a path.
+        ValueError: the path exists and is not a directory.
+    """
+    if not isinstance(log_dir, (str, os.PathLike)):
+        raise TypeError(f"Invalid log_dir={log_dir!r}; expected a path (str or os.PathLike).")
+    path = os.fspath(log_dir)
+    probe = path
+    while probe and not os.path.exists(probe):
+        parent = os.path.dirname(probe)
+        if parent == probe:
+            break
+        probe = parent
+    if probe and os.path.exists(probe) and not os.path.isdir(probe):
+        raise ValueError(
+            f"Invalid log_dir={path!r}: {probe!r} is a file; expected a directory "
+            "(created if missing)."
+        )
+    return path
+
+
 def objective_direction(name: str) -> str:
     """`"max"` for accuracy-like metric names, else `"min"` (as Keras Tuner infers)."""
     base = name[4:] if name.startswith("val_") else name

@@ -35,7 +35,13 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from keras_hpx.callbacks._sessions import Record, TrialCallback, safe_name, space_of
+from keras_hpx.callbacks._sessions import (
+    Record,
+    TrialCallback,
+    check_log_dir,
+    safe_name,
+    space_of,
+)
 from keras_hpx.tensorboard import hparams as tb
 
 __all__ = ["HParamsLogger"]
@@ -82,8 +88,7 @@ class HParamsLogger(TrialCallback):
         max_discrete: int = tb.MAX_DISCRETE,
         verbose: int = 0,
     ):
-        if not isinstance(log_dir, (str, os.PathLike)):
-            raise TypeError(f"Invalid log_dir={log_dir!r}; expected a path (str or os.PathLike).")
+        check_log_dir(log_dir)
         if metrics is not None and (
             isinstance(metrics, str) or not all(isinstance(m, str) for m in metrics)
         ):

@@ -12,7 +12,13 @@ import time
 from typing import Any
 
 from keras_hpx import report
-from keras_hpx.callbacks._sessions import Record, TrialCallback, safe_name, worker_id
+from keras_hpx.callbacks._sessions import (
+    Record,
+    TrialCallback,
+    check_log_dir,
+    safe_name,
+    worker_id,
+)
 
 __all__ = ["TrialLogger"]
 
@@ -51,8 +57,7 @@ class TrialLogger(TrialCallback):
         objective: Any = None,
         run_name: str | None = None,
     ):
-        if not isinstance(log_dir, (str, os.PathLike)):
-            raise TypeError(f"Invalid log_dir={log_dir!r}; expected a path (str or os.PathLike).")
+        check_log_dir(log_dir)
         if not isinstance(filename, str) or not filename or os.sep in filename:
             raise ValueError(f"Invalid filename={filename!r}; expected a plain file name.")
         if verbose not in (0, 1, True, False):
