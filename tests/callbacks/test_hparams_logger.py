@@ -270,9 +270,15 @@ def test_non_finite_objective_is_a_failure_and_space_gives_domains(tmp_path):
     assert row["status"] == "FAILED" and row["error"] == "non-finite val_loss at every epoch"
 
 
-def test_unwritable_log_dir_warns_and_training_goes_on(tmp_path):
+def test_log_dir_under_a_file_is_refused_at_construction(tmp_path):
     (tmp_path / "file").write_text("not a directory")
+    with pytest.raises(ValueError, match=r"log_dir=.*file/logs.*is a file; expected a directory"):
+        HParamsLogger(tmp_path / "file" / "logs", hparams={"a": 1})
+
+
+def test_unwritable_log_dir_warns_and_training_goes_on(tmp_path):
     logger = HParamsLogger(tmp_path / "file" / "logs", hparams={"a": 1})
+    (tmp_path / "file").write_text("became a file after the logger was made")
     with pytest.warns(UserWarning, match="could not write"):
         _tiny_fit([logger])
 
