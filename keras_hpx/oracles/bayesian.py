@@ -20,7 +20,7 @@ from keras_hpx.bayes.acquisition import AcquisitionFunction, get_acquisition
 from keras_hpx.bayes.kernels import Kernel, get_kernel
 from keras_hpx.bayes.optimizer import BayesianOptimizer
 from keras_hpx.oracles.random import RandomOracle
-from keras_hpx.samplers import Sampler
+from keras_hpx.samplers import Sampler, get_sampler
 
 __all__ = ["BayesianOracle"]
 
@@ -106,6 +106,7 @@ class BayesianOracle(RandomOracle):
                 f"Invalid num_initial_points={num_initial_points!r}; expected an int >= 1 or None."
             )
         # Validate before any state exists (raises ValueError/TypeError naming the argument).
+        get_sampler(initial_sampler, 0, argument="initial_sampler")
         optimizer = BayesianOptimizer(
             get_kernel(kernel), get_acquisition(acquisition, xi=xi, kappa=kappa)
         )

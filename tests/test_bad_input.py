@@ -1,0 +1,98 @@
+"""Issue 6: every public argument is validated with an error naming it, the value and what is
+allowed, before any state exists. (Each module's own tests check more cases.)"""
+
+import os
+import warnings
+
+import keras
+import numpy as np
+import pytest
+
+from keras_hpx import (
+    BayesianOracle,
+    GridOracle,
+    HParamsLogger,
+    RandomOracle,
+    TrialLogger,
+    WeakTrialStopping,
+)
+
+BAD = [
+    (
+        lambda: RandomOracle(objective="val_loss", sampler="latin"),
+        ValueError,
+        r"sampler='latin'.*\['sobol', 'uniform'\]",
+    ),
+    (
+        lambda: BayesianOracle(objective="val_loss", acquisition="foo"),
+        ValueError,
+        r"acquisition='foo'.*logei",
+    ),
+    (
+        lambda: BayesianOracle(objective="val_loss", kernel="foo"),
+        ValueError,
+        r"kernel='foo'.*matern52",
+    ),
+    (
+        lambda: BayesianOracle(objective="val_loss", initial_sampler="x"),
+        ValueError,
+        r"initial_sampler='x'",
+    ),
+    (lambda: BayesianOracle(objective="val_loss", xi=-1.0), ValueError, r"xi=-1"),
+    (
+        lambda: BayesianOracle(objective="val_loss", num_initial_points=0),
+        ValueError,
+        r"num_initial_points=0",
+    ),
+    (lambda: WeakTrialStopping(rule="mean"), ValueError, r"rule='mean'.*median"),
+    (lambda: WeakTrialStopping(mode="up"), ValueError, r"mode='up'.*auto"),
+    (lambda: WeakTrialStopping(monitor=""), ValueError, r"monitor=''"),
+    (
+        lambda: GridOracle(objective="val_loss", max_trials=-5),
+        ValueError,
+        r"max_trials=-5: expected an integer >= 1",
+    ),
+    (lambda: GridOracle(objective="val_loss", float_points=0), ValueError, r"float_points=0"),
+    (lambda: GridOracle(objective="val_loss", shuffle="yes"), ValueError, r"shuffle='yes'"),
+    (lambda: RandomOracle(objective="val_loss", max_time=0), ValueError, r"max_time=0"),
+    (lambda: RandomOracle(objective="val_loss", target=float("inf")), ValueError, r"target=inf"),
+    (lambda: RandomOracle(objective="val_loss", patience=-1), ValueError, r"patience=-1"),
+    (lambda: RandomOracle(objective="val_loss", seed="abc"), ValueError, r"seed='abc'"),
+]
+
+
+@pytest.mark.parametrize("make, error, pattern", BAD)
+def test_bad_argument_gets_a_clear_error(make, error, pattern):
+    with pytest.raises(error, match=pattern):
+        make()
+
+
+def test_float_grid_without_points_names_the_float():
+    import keras_tuner as kt
+
+    hp = kt.HyperParameters()
+    hp.Float("dropout", 0.0, 0.5)
+    with pytest.raises(ValueError, match=r"'dropout'.*float_points"):
+        GridOracle(objective="val_loss", hyperparameters=hp)
+
+
+@pytest.mark.parametrize("cls", [HParamsLogger, TrialLogger])
+def test_log_dir_that_is_a_file(tmp_path, cls):
+    path = tmp_path / "a_file"
+    path.write_text("x")
+    with pytest.raises(ValueError, match=r"log_dir=.*is a file"):
+        cls(str(path))
+
+
+def test_missing_monitored_metric_warns_once_with_the_metrics_that_exist():
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    x = np.zeros((8, 2), dtype="float32")
+    stopper = WeakTrialStopping(monitor="val_accuracy")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.fit(x, x[:, :1], epochs=3, verbose=0, callbacks=[stopper])
+    mine = [w for w in caught if "val_accuracy" in str(w.message)]
+    assert len(mine) == 1
+    assert "loss" in str(mine[0].message)
+    assert os.environ.get("KERAS_BACKEND", "tensorflow")  # training went on to the end
