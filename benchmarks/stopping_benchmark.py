@@ -128,7 +128,7 @@ def run_random(args, seed: int, data, stopper: WeakTrialStopping | None, name: s
         oracle=oracle,
         hypermodel=SPACES[args.space],
         directory=args.out,
-        project_name=f"{name}_seed{seed}",
+        project_name=f"{name.replace(' (', '_').rstrip(')')}_seed{seed}",
         overwrite=True,
     )
     counter, recorder = EpochCounter(), CurveRecorder()

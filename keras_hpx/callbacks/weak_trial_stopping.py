@@ -22,10 +22,11 @@ Where the other runs' curves come from:
   reported to the oracle (for the score and the record of the stop).
 
 When a run is stopped, the callback records it where users look: the oracle's
-trial gets the metrics `stopped_early` (1.0) and `stopped_at_epoch` at the
-stopping step, `trial.message` gets `"stopped: <reason>"` (kept in-process; Keras Tuner's
-trial proto has no message field, so a distributed chief sees only the metrics),
-an oracle with a `record_early_stop(trial_id, step, reason)` method is told, and
+trial gets the metrics `stopped_early` (1.0) and `stopped_at_epoch` (the 0-based
+epoch index, as Keras' `epoch` and Keras Tuner's `best_step`) at the stopping
+step; `trial.message` gets `"stopped: <reason>"` (kept in-process; Keras Tuner's
+trial proto has no message field, so a distributed chief sees only the metrics);
+an oracle with a `record_early_stop(trial_id, step, reason)` method is told; and
 the store marks the run stopped with the reason.
 """
 

@@ -7,6 +7,7 @@ same tuner. Each worker writes what its callback saw to <out>/<tuner_id>.json.
 import argparse
 import json
 import os
+import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -39,6 +40,7 @@ def main():
     parser.add_argument("--out", required=True)
     parser.add_argument("--trials", type=int, default=6)
     parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--workers", type=int, default=2)
     a = parser.parse_args()
 
     rng = np.random.default_rng(0)
@@ -72,6 +74,16 @@ def main():
         project_name="search",
         overwrite=False,
     )
+    tuner_id = os.environ.get("KERASTUNER_TUNER_ID", "local")
+    if tuner_id != "chief":
+        # Start together, so that a worker slowed by its imports still gets trials.
+        open(os.path.join(a.out, f"ready_{tuner_id}"), "w").close()
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            ready = [f for f in os.listdir(a.out) if f.startswith("ready_")]
+            if len(ready) >= a.workers:
+                break
+            time.sleep(0.1)
     tuner.search(
         x,
         y,
@@ -81,7 +93,6 @@ def main():
         verbose=0,
         callbacks=[stopper],
     )
-    tuner_id = os.environ.get("KERASTUNER_TUNER_ID", "local")
     if tuner_id != "chief":
         with open(os.path.join(a.out, f"{tuner_id}.json"), "w") as f:
             json.dump(LOG, f)
