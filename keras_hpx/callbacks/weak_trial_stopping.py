@@ -44,7 +44,7 @@ from keras_hpx.callbacks._context import TunerContext, find_tuner_context
 from keras_hpx.stopping.rules import Decision, StoppingRule, get_rule
 from keras_hpx.stopping.store import CurveStore, FileStore, get_store
 
-__all__ = ["WeakTrialStopping"]
+__all__ = ["WeakTrialStopping", "trial_curves", "STOPPED_EARLY", "STOPPED_AT_EPOCH"]
 
 _MODES = ("auto", "min", "max")
 # Asks the oracle for every trial: `get_best_trials` returns completed trials
@@ -279,14 +279,7 @@ class WeakTrialStopping(keras.callbacks.Callback):
                 f"({type(err).__name__}: {err}); using its own store instead.",
             )
             return None
-        refs = {}
-        for trial in trials:
-            trial_id = str(trial.trial_id)
-            if trial_id == self._ctx.trial_id or not trial.metrics.exists(self.monitor):
-                continue
-            history = trial.metrics.get_history(self.monitor)
-            refs[trial_id] = {int(obs.step): float(obs.mean()) for obs in history}
-        return refs
+        return trial_curves(trials, self.monitor, exclude=self._ctx.trial_id)
 
     def _stop(self, epoch: int, decision: Decision) -> None:
         self.model.stop_training = True
@@ -341,6 +334,32 @@ class WeakTrialStopping(keras.callbacks.Callback):
             f"WeakTrialStopping(monitor={self.monitor!r}, mode={self.mode!r}, "
             f"rule={self.rule!r}, store={self.store!r})"
         )
+
+
+def trial_curves(
+    trials: Any, metric: str, exclude: str | None = None
+) -> dict[str, dict[int, float]]:
+    """Per-step curves of `metric` from Keras Tuner trials (mean over executions).
+
+    What an oracle needs to run a `keras_hpx.stopping` rule itself, e.g. in its
+    `update_trial`, to answer `STOPPED` (which this callback obeys).
+
+    Args:
+        trials: An iterable of `keras_tuner` `Trial`s (e.g. `oracle.trials.values()`).
+        metric: The metric name.
+        exclude: A trial id to leave out (the one being judged). Defaults to `None`.
+
+    Returns:
+        `{trial_id: {step: value}}` for every trial that reported `metric`.
+    """
+    curves = {}
+    for trial in trials:
+        trial_id = str(trial.trial_id)
+        if trial_id == exclude or not trial.metrics.exists(metric):
+            continue
+        history = trial.metrics.get_history(metric)
+        curves[trial_id] = {int(obs.step): float(obs.mean()) for obs in history}
+    return curves
 
 
 def _numeric(logs: dict) -> dict[str, float]:

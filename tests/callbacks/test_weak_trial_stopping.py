@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from keras_hpx import RandomOracle, WeakTrialStopping
-from keras_hpx.callbacks.weak_trial_stopping import STOPPED_AT_EPOCH, STOPPED_EARLY
+from keras_hpx.callbacks.weak_trial_stopping import STOPPED_AT_EPOCH, STOPPED_EARLY, trial_curves
 from keras_hpx.stopping import FileStore, MedianRule, MemoryStore, ThresholdRule
 
 GOOD, BAD = 0.03, 1e-7  # learning rates: learns fast / does not move
@@ -183,6 +183,16 @@ def test_keras_tuner_random_search_keeps_curves_across_deep_copies(tmp_path):
     assert _check_trials(tuner.oracle) >= 2
     # the original instance never ran; its store is shared with the copies that did
     assert cb.run_id is None and len(cb.store.curves()) == 6
+
+    # the oracle holds the same curves as the store, per epoch
+    def rounded(curves):
+        return sorted([(k, round(v, 5)) for k, v in sorted(c.items())] for c in curves)
+
+    from_oracle = trial_curves(tuner.oracle.trials.values(), "val_loss")
+    from_store = [c.values for c in cb.store.curves().values()]
+    assert rounded(from_oracle.values()) == rounded(from_store)
+    first = next(iter(from_oracle))
+    assert first not in trial_curves(tuner.oracle.trials.values(), "val_loss", exclude=first)
 
 
 def test_our_random_oracle_records_the_stop_in_the_csv(tmp_path):
