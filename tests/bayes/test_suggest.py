@@ -241,3 +241,15 @@ def test_branin_smoke_beats_random_search():
     best = min(s for _, s in obs)
     assert best - BRANIN_MIN < 0.1 * (np.median(random_best) - BRANIN_MIN)
     assert best - BRANIN_MIN < 1e-2
+
+
+def test_warp_scores_is_monotone_and_tames_a_long_tail():
+    from keras_hpx.bayes.optimizer import warp_scores
+
+    y = np.array([0.4, 0.5, 0.9, 2.0, 8.0, 300.0])
+    w = warp_scores(y)
+    assert np.all(np.diff(w) > 0)  # the ranking is kept
+    z = (y - y.mean()) / y.std()
+    # The outlier no longer squeezes the good scores together.
+    assert (w[1] - w[0]) / np.ptp(w) > 5 * (z[1] - z[0]) / np.ptp(z)
+    np.testing.assert_array_equal(warp_scores(np.array([1.0, 1.0, 2.0])), [1.0, 1.0, 2.0])
