@@ -140,6 +140,9 @@ class HpxOracle(keras_tuner.Oracle):
             max_retries_per_trial=max_retries_per_trial,
             max_consecutive_failed_trials=max_consecutive_failed_trials,
         )
+        if seed is not None:  # Keras Tuner reads `seed or random`, which loses seed=0
+            self.seed = int(seed)
+            self._seed_state = self.seed
         self.max_time = None if max_time is None else float(max_time)
         self.target = None if target is None else float(target)
         self.patience = patience

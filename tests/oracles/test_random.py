@@ -102,3 +102,11 @@ def test_conditional_children_drawn_only_with_their_parent(tmp_path):
     configs = _run(tmp_path, hp, "uniform", 20, seed=2)
     assert all(("momentum" in c) == (c["opt"] == "sgd") for c in configs)
     assert {c["opt"] for c in configs} == {"adam", "sgd"}
+
+
+def test_seed_zero_is_a_seed(tmp_path):
+    hp = kt.HyperParameters()
+    hp.Float("x", 0.0, 1.0)
+    a = _run(tmp_path, hp, "uniform", 4, seed=0, project="z1")
+    b = _run(tmp_path, hp, "uniform", 4, seed=0, project="z2")
+    assert a == b
