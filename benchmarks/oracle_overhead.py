@@ -72,20 +72,54 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     objective = kt.Objective("score", "min")
     cases = [
-        ("grid 10,000 points", "keras_hpx.GridOracle", args.grid_trials,
-         lambda: GridOracle(objective=objective, hyperparameters=grid_space())),
-        ("grid 10,000 points", "keras_tuner GridSearchOracle", args.grid_trials,
-         lambda: kt.oracles.GridSearchOracle(objective=objective, hyperparameters=grid_space(),
-                                             max_trials=args.grid_trials)),
-        ("random 6-d", "keras_hpx.RandomOracle (uniform)", args.random_trials,
-         lambda: RandomOracle(objective=objective, hyperparameters=random_space(),
-                              max_trials=args.random_trials, seed=0)),
-        ("random 6-d", "keras_hpx.RandomOracle (sobol)", args.random_trials,
-         lambda: RandomOracle(objective=objective, hyperparameters=random_space(),
-                              max_trials=args.random_trials, seed=0, sampler="sobol")),
-        ("random 6-d", "keras_tuner RandomSearchOracle", args.random_trials,
-         lambda: kt.oracles.RandomSearchOracle(objective=objective, hyperparameters=random_space(),
-                                               max_trials=args.random_trials, seed=0)),
+        (
+            "grid 10,000 points",
+            "keras_hpx.GridOracle",
+            args.grid_trials,
+            lambda: GridOracle(objective=objective, hyperparameters=grid_space()),
+        ),
+        (
+            "grid 10,000 points",
+            "keras_tuner GridSearchOracle",
+            args.grid_trials,
+            lambda: kt.oracles.GridSearchOracle(
+                objective=objective, hyperparameters=grid_space(), max_trials=args.grid_trials
+            ),
+        ),
+        (
+            "random 6-d",
+            "keras_hpx.RandomOracle (uniform)",
+            args.random_trials,
+            lambda: RandomOracle(
+                objective=objective,
+                hyperparameters=random_space(),
+                max_trials=args.random_trials,
+                seed=0,
+            ),
+        ),
+        (
+            "random 6-d",
+            "keras_hpx.RandomOracle (sobol)",
+            args.random_trials,
+            lambda: RandomOracle(
+                objective=objective,
+                hyperparameters=random_space(),
+                max_trials=args.random_trials,
+                seed=0,
+                sampler="sobol",
+            ),
+        ),
+        (
+            "random 6-d",
+            "keras_tuner RandomSearchOracle",
+            args.random_trials,
+            lambda: kt.oracles.RandomSearchOracle(
+                objective=objective,
+                hyperparameters=random_space(),
+                max_trials=args.random_trials,
+                seed=0,
+            ),
+        ),
     ]
     print("| problem | oracle | trials run | distinct | ms per trial |")
     print("|---|---|---:|---:|---:|")

@@ -36,16 +36,19 @@ class Kernel(abc.ABC):
     name: ClassVar[str] = ""
 
     @abc.abstractmethod
+    def value_and_grad(self, r2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """`(k(r2), dk/dr2)`, elementwise (the derivative finite at `r2 = 0`).
+
+        The one method a kernel writes: value and derivative share the exponential.
+        """
+
     def value(self, r2: np.ndarray) -> np.ndarray:
         """`k(r2)`, elementwise."""
+        return self.value_and_grad(r2)[0]
 
-    @abc.abstractmethod
     def grad(self, r2: np.ndarray) -> np.ndarray:
-        """`dk/dr2`, elementwise (finite at `r2 = 0`)."""
-
-    def value_and_grad(self, r2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """`(k(r2), dk/dr2)`; subclasses share the exponential between both."""
-        return self.value(r2), self.grad(r2)
+        """`dk/dr2`, elementwise."""
+        return self.value_and_grad(r2)[1]
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -61,12 +64,6 @@ class Matern52(Kernel):
 
     name = "matern52"
 
-    def value(self, r2: np.ndarray) -> np.ndarray:
-        return self.value_and_grad(r2)[0]
-
-    def grad(self, r2: np.ndarray) -> np.ndarray:
-        return self.value_and_grad(r2)[1]
-
     def value_and_grad(self, r2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         r2 = np.maximum(r2, 0.0)
         s = np.sqrt(5.0 * r2)
@@ -78,12 +75,6 @@ class Matern32(Kernel):
     """Matern 3/2: `(1 + s) exp(-s)` with `s = sqrt(3 r2)`. Once differentiable paths."""
 
     name = "matern32"
-
-    def value(self, r2: np.ndarray) -> np.ndarray:
-        return self.value_and_grad(r2)[0]
-
-    def grad(self, r2: np.ndarray) -> np.ndarray:
-        return self.value_and_grad(r2)[1]
 
     def value_and_grad(self, r2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         r2 = np.maximum(r2, 0.0)
@@ -97,14 +88,8 @@ class RBF(Kernel):
 
     name = "rbf"
 
-    def value(self, r2: np.ndarray) -> np.ndarray:
-        return np.exp(-0.5 * np.maximum(r2, 0.0))
-
-    def grad(self, r2: np.ndarray) -> np.ndarray:
-        return -0.5 * self.value(r2)
-
     def value_and_grad(self, r2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        k = self.value(r2)
+        k = np.exp(-0.5 * np.maximum(r2, 0.0))
         return k, -0.5 * k
 
 
