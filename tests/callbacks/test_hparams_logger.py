@@ -8,6 +8,7 @@ metrics, status and the search space's domains.
 
 import copy
 import csv
+import importlib.util
 import json
 import os
 import subprocess
@@ -27,6 +28,8 @@ HERE = os.path.dirname(__file__)
 SCRIPT = os.path.join(HERE, "hparams_search.py")
 FAIL_TRIAL, STOP_TRIAL, BUILD_FAIL_TRIAL = "1", "2", "3"
 BACKENDS = {"tensorflow": 1, "jax": 2}  # backend -> executions per trial
+if importlib.util.find_spec("torch") is not None:  # in the bench extra, not the test extra
+    BACKENDS["torch"] = 1
 
 
 def _run_search(backend, executions, root):
