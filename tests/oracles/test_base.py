@@ -204,3 +204,27 @@ def test_empty_search_space_runs_once_then_stops_with_a_warning(tmp_path):
     assert oracle.stop_reason.startswith("empty search space")
     with pytest.raises(ValueError, match="allow_new_entries"):
         RandomOracle(objective="val_loss", allow_new_entries=False)
+
+
+def test_search_level_stop_reaches_every_worker_and_running_trials_still_end(tmp_path):
+    oracle = RandomOracle(
+        objective=kt.Objective("score", "max"),
+        hyperparameters=_space(),
+        max_trials=50,
+        target=0.5,
+        seed=0,
+    )
+    oracle._set_project_dir(str(tmp_path), "workers")
+    a = oracle.create_trial("worker0")
+    b = oracle.create_trial("worker1")
+    assert a.status == b.status == "RUNNING"
+    oracle.update_trial(a.trial_id, {"score": 0.9})  # reaches the target
+    a.status = "COMPLETED"
+    oracle.end_trial(a)
+    assert oracle.create_trial("worker0").status == "STOPPED"
+    oracle.update_trial(b.trial_id, {"score": 0.1})  # worker1's trial was running: it ends
+    b.status = "COMPLETED"
+    oracle.end_trial(b)
+    assert oracle.trials[b.trial_id].status == "COMPLETED"
+    assert oracle.create_trial("worker1").status == "STOPPED"
+    assert "target" in oracle.stop_reason
