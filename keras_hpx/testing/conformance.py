@@ -35,7 +35,13 @@ import keras_tuner as kt
 
 from keras_hpx.space import Space
 
-__all__ = ["OracleConformance", "ScoringTuner", "mixed_space", "small_discrete_space"]
+__all__ = [
+    "OracleConformance",
+    "ScoringTuner",
+    "mixed_space",
+    "run_search",
+    "small_discrete_space",
+]
 
 
 def mixed_space() -> kt.HyperParameters:
@@ -97,6 +103,36 @@ class ScoringTuner(kt.Tuner):
         return {"score": score_of(trial.hyperparameters.values)}
 
 
+def run_search(
+    oracle: Any,
+    directory: Any,
+    project: str = "p",
+    overwrite: bool = True,
+    tuner_class: type = ScoringTuner,
+    **tuner_kwargs: Any,
+) -> Any:
+    """Runs a whole search of `oracle` with a scoring tuner; returns the tuner.
+
+    Args:
+        oracle: The oracle.
+        directory: The tuner's directory.
+        project: The project name. Defaults to `"p"`.
+        overwrite: Start afresh (`True`) or resume (`False`). Defaults to `True`.
+        tuner_class: A `ScoringTuner` subclass. Defaults to `ScoringTuner`.
+        **tuner_kwargs: More arguments for the tuner (e.g. `fail_ids`).
+    """
+    tuner = tuner_class(
+        oracle=oracle,
+        hypermodel=lambda hp: None,
+        directory=str(directory),
+        project_name=project,
+        overwrite=overwrite,
+        **tuner_kwargs,
+    )
+    tuner.search(verbose=0)
+    return tuner
+
+
 def _active_configs(oracle: Any) -> list[dict]:
     space = Space.from_keras_tuner(oracle.hyperparameters)
     return [
@@ -137,16 +173,7 @@ class OracleConformance:
     ) -> Any:
         if oracle is None:
             oracle = self.make_oracle(hp, kt.Objective("score", "min"), max_trials, seed)
-        tuner = ScoringTuner(
-            oracle=oracle,
-            hypermodel=lambda hp: None,
-            directory=str(tmp_path),
-            project_name=project,
-            overwrite=overwrite,
-            **tuner_kwargs,
-        )
-        tuner.search(verbose=0)
-        return tuner
+        return run_search(oracle, tmp_path, project, overwrite, **tuner_kwargs)
 
     # ----- the contract -------------------------------------------------------------------
 
@@ -208,16 +235,7 @@ class OracleConformance:
 
     def test_failing_and_nan_trials_do_not_end_search(self, tmp_path: Any) -> None:
         oracle = self.make_oracle(small_discrete_space(), kt.Objective("score", "min"), 5, 1)
-        tuner = ScoringTuner(
-            oracle=oracle,
-            hypermodel=lambda hp: None,
-            directory=str(tmp_path),
-            project_name="fail",
-            overwrite=True,
-            fail_ids=("0",),
-            nan_ids=("1",),
-        )
-        tuner.search(verbose=0)
+        run_search(oracle, tmp_path, "fail", fail_ids=("0",), nan_ids=("1",))
         statuses = [oracle.trials[t].status for t in oracle.start_order]
         assert len(statuses) == 5
         assert statuses[0] == "FAILED" and statuses[1] == "FAILED"

@@ -4,7 +4,12 @@ import keras_tuner as kt
 import pytest
 
 from keras_hpx import GridOracle
-from keras_hpx.testing.conformance import OracleConformance, ScoringTuner, mixed_space
+from keras_hpx.testing.conformance import (
+    OracleConformance,
+    ScoringTuner,
+    mixed_space,
+    run_search,
+)
 
 
 class TestGridConformance(OracleConformance):
@@ -15,16 +20,7 @@ class TestGridConformance(OracleConformance):
 
 
 def _search(tmp_path, oracle, project="g", overwrite=True, **kw):
-    tuner = ScoringTuner(
-        oracle=oracle,
-        hypermodel=lambda hp: None,
-        directory=str(tmp_path),
-        project_name=project,
-        overwrite=overwrite,
-        **kw,
-    )
-    tuner.search(verbose=0)
-    return tuner
+    return run_search(oracle, tmp_path, project, overwrite, **kw)
 
 
 def _configs(oracle):
@@ -75,10 +71,7 @@ def test_grid_extends_with_discovered_hyperparameters(tmp_path):
     hp = kt.HyperParameters()
     hp.Choice("first", ["a", "b"])
     oracle = GridOracle(objective=kt.Objective("score", "min"), hyperparameters=hp)
-    tuner = Discovering(
-        oracle=oracle, hypermodel=lambda hp: None, directory=str(tmp_path), project_name="d"
-    )
-    tuner.search(verbose=0)
+    _search(tmp_path, oracle, project="d", tuner_class=Discovering)
     got = sorted((c["first"], c["later"]) for c in _configs(oracle))
     assert got == sorted(itertools.product(["a", "b"], [1, 2, 3]))
 

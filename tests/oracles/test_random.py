@@ -4,7 +4,7 @@ import pytest
 from scipy.stats import kstest
 
 from keras_hpx import RandomOracle
-from keras_hpx.testing.conformance import OracleConformance, ScoringTuner
+from keras_hpx.testing.conformance import OracleConformance, run_search
 
 
 class TestRandomUniformConformance(OracleConformance):
@@ -33,13 +33,7 @@ def _run(tmp_path, hp, sampler, max_trials, seed=0, project="r", overwrite=True)
         sampler=sampler,
         seed=seed,
     )
-    ScoringTuner(
-        oracle=oracle,
-        hypermodel=lambda hp: None,
-        directory=str(tmp_path),
-        project_name=project,
-        overwrite=overwrite,
-    ).search(verbose=0)
+    run_search(oracle, tmp_path, project, overwrite)
     return [dict(oracle.trials[t].hyperparameters.values) for t in oracle.start_order]
 
 
