@@ -276,6 +276,20 @@ class Param:
             return "continuous", 0
         return "discrete", n
 
+    def describe(self) -> str:
+        """Human description of the domain, e.g. `"float in [0.0001, 0.1], log sampling"`."""
+        if self.kind in ("choice", "boolean", "fixed"):
+            text = f"{self.kind} of {list(self.values)}"
+        else:
+            text = f"{self.kind} in [{self.min_value}, {self.max_value}]"
+            if self.step is not None:
+                text += f", step {self.step}"
+            if self.sampling != "linear":
+                text += f", {self.sampling} sampling"
+        if self.conditions:
+            text += "; active when " + " and ".join(f"{n} in {list(v)}" for n, v in self.conditions)
+        return text
+
     # ----- validity -----------------------------------------------------------------------
 
     def is_valid(self, value: Any) -> bool:
@@ -566,18 +580,7 @@ class Space:
 
     def summary(self) -> list[str]:
         """One line per hyperparameter, for humans."""
-        lines = []
-        for p in self.params:
-            if p.kind in ("choice", "boolean", "fixed"):
-                desc = f"{p.kind} {list(p.values)}"
-            else:
-                desc = f"{p.kind} [{p.min_value}, {p.max_value}] sampling={p.sampling}"
-                if p.step is not None:
-                    desc += f" step={p.step}"
-            if p.conditions:
-                desc += " if " + " and ".join(f"{n} in {list(v)}" for n, v in p.conditions)
-            lines.append(f"{p.name}: {desc}")
-        return lines
+        return [f"{p.name}: {p.describe()}" for p in self.params]
 
 
 def _topological(params: list[Param]) -> list[Param]:

@@ -395,7 +395,7 @@ class HpxOracle(keras_tuner.Oracle):
                 )
             for p in space.params:
                 if p.name in values and not p.is_valid(values[p.name]):
-                    allowed = space.summary()[space.params.index(p)]
+                    allowed = p.describe()
                     raise ValueError(
                         f"Invalid value for {p.name!r} in enqueue_trial: "
                         f"received {values[p.name]!r}; allowed: {allowed}."

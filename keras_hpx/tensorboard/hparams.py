@@ -170,7 +170,7 @@ def hparam_infos_from_space(space: Any, max_discrete: int = MAX_DISCRETE) -> lis
     """
     merged: dict[str, dict] = {}
     for p in space.params:
-        desc = _describe(p)
+        desc = p.describe()
         if p.kind in ("choice", "boolean", "fixed"):
             entry = {"values": list(p.values)}
         elif p.step is not None and (p.n_values or 0) <= max_discrete:
@@ -197,20 +197,6 @@ def hparam_infos_from_space(space: Any, max_discrete: int = MAX_DISCRETE) -> lis
         info.differs = len(entry.get("values", (0, 1))) > 1
         infos.append(info)
     return infos
-
-
-def _describe(p: Any) -> str:
-    if p.kind in ("choice", "boolean", "fixed"):
-        text = f"{p.kind} of {list(p.values)}"
-    else:
-        text = f"{p.kind} in [{p.min_value}, {p.max_value}]"
-        if p.step is not None:
-            text += f", step {p.step}"
-        if p.sampling != "linear":
-            text += f", {p.sampling} sampling"
-    if p.conditions:
-        text += "; active when " + " and ".join(f"{n} in {list(v)}" for n, v in p.conditions)
-    return text
 
 
 def metric_info(
