@@ -203,7 +203,7 @@ def export_project(
         status = _STATUS.get(kt_status, "UNKNOWN")
         series, last = _metrics(trial)
         for name in series:
-            if name not in metric_names:
+            if name not in metric_names and name not in ("score", "stopped_early"):
                 metric_names.append(name)
         end = mtime
         start = min(starts.get(trial_id, end), end)
@@ -219,6 +219,8 @@ def export_project(
         reason = None
         if isinstance(message, str) and message.startswith("stopped:"):
             reason = message[len("stopped:") :].strip()
+        if reason is None and "stopped_early" in series:  # WeakTrialStopping's marker
+            reason = "stopped early"
         if reason or kt_status == "STOPPED":
             session.scalars({"stopped_early": 1.0}, step=steps[-1] if steps else 0)
         if status == "RUNNING":

@@ -123,3 +123,27 @@ def test_command_line(project, tmp_path, capsys):
     args = parser.parse_args(["export", str(root / "p"), str(tmp_path / "cli")])
     assert args.func(args) == 0
     assert f"Exported {len(trials)} trials" in capsys.readouterr().out
+
+
+def test_weak_trial_stopping_marker_is_one_column_and_a_reason(tmp_path):
+    from keras_hpx import RandomOracle
+    from keras_hpx.testing.conformance import ScoringTuner, run_search
+
+    class Reporting(ScoringTuner):
+        def run_trial(self, trial, *args, **kwargs):
+            metrics = {"score": 1.0, "val_loss": 0.5}
+            if trial.trial_id == "1":  # what WeakTrialStopping reports when it stops a trial
+                metrics.update(stopped_early=1.0, stopped_at_epoch=2.0)
+            self.oracle.update_trial(trial.trial_id, metrics, step=2)
+            return metrics
+
+    hp = keras_tuner.HyperParameters()
+    hp.Int("u", 1, 5)
+    oracle = RandomOracle(
+        objective=keras_tuner.Objective("score", "min"), hyperparameters=hp, max_trials=3, seed=1
+    )
+    run_search(oracle, tmp_path / "proj", "p", tuner_class=Reporting)
+    summary = export_project(tmp_path / "proj" / "p", tmp_path / "logs")
+    assert summary.metrics.count("stopped_early") == 1
+    rows = {r["trial_id"]: r for r in csv.DictReader(open(summary.csv_path))}
+    assert rows["1"]["stopped_reason"] and not rows["0"]["stopped_reason"]
