@@ -50,37 +50,14 @@ from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+from keras_hpx.testing.functions import (  # noqa: E402
+    BRANIN_MIN,
+    HARTMANN6_MIN,
+    branin,
+    hartmann6,
+)
+
 # ----- problems ---------------------------------------------------------------------------
-
-_H6_A = np.array(
-    [
-        [10, 3, 17, 3.5, 1.7, 8],
-        [0.05, 10, 17, 0.1, 8, 14],
-        [3, 3.5, 1.7, 10, 17, 8],
-        [17, 8, 0.05, 10, 0.1, 14],
-    ]
-)
-_H6_P = 1e-4 * np.array(
-    [
-        [1312, 1696, 5569, 124, 8283, 5886],
-        [2329, 4135, 8307, 3736, 1004, 9991],
-        [2348, 1451, 3522, 2883, 3047, 6650],
-        [4047, 8828, 8732, 5743, 1091, 381],
-    ]
-)
-_H6_ALPHA = np.array([1.0, 1.2, 3.0, 3.2])
-
-
-def branin(v: dict) -> float:
-    x1, x2 = float(v["x1"]), float(v["x2"])
-    b, c, t = 5.1 / (4 * math.pi**2), 5 / math.pi, 1 / (8 * math.pi)
-    return (x2 - b * x1**2 + c * x1 - 6) ** 2 + 10 * (1 - t) * math.cos(x1) + 10
-
-
-def hartmann6(v: dict) -> float:
-    x = np.array([float(v[f"x{i}"]) for i in range(6)])
-    return -float(_H6_ALPHA @ np.exp(-(_H6_A * (x - _H6_P) ** 2).sum(1)))
-
 
 _ACT = {"relu": 0.06, "tanh": 0.2, "gelu": 0.0, "swish": 0.03}
 
@@ -140,8 +117,8 @@ def _optuna_params(problem: str, trial: Any) -> dict:
 
 
 PROBLEMS: dict[str, tuple[Callable[[dict], float], float]] = {
-    "branin": (branin, 0.397887357729738),
-    "hartmann6": (hartmann6, -3.322368011415515),
+    "branin": (branin, BRANIN_MIN),
+    "hartmann6": (hartmann6, HARTMANN6_MIN),
     "mixed": (mixed, 0.0),
 }
 

@@ -6,27 +6,7 @@ import pytest
 
 from keras_hpx.bayes import BayesianOptimizer
 from keras_hpx.space import Param, Space
-
-
-def _hartmann6(x):
-    alpha = np.array([1.0, 1.2, 3.0, 3.2])
-    A = np.array(
-        [
-            [10, 3, 17, 3.5, 1.7, 8],
-            [0.05, 10, 17, 0.1, 8, 14],
-            [3, 3.5, 1.7, 10, 17, 8],
-            [17, 8, 0.05, 10, 0.1, 14],
-        ]
-    )
-    P = 1e-4 * np.array(
-        [
-            [1312, 1696, 5569, 124, 8283, 5886],
-            [2329, 4135, 8307, 3736, 1004, 9991],
-            [2348, 1451, 3522, 2883, 3047, 6650],
-            [4047, 8828, 8732, 5743, 1091, 381],
-        ]
-    )
-    return -float(alpha @ np.exp(-(A * (x - P) ** 2).sum(1)))
+from keras_hpx.testing.functions import hartmann6
 
 
 def _observations(n, seed=0):
@@ -35,7 +15,7 @@ def _observations(n, seed=0):
     obs = []
     for _ in range(n):
         v = space.from_unit(rng.random(6))
-        obs.append((v, _hartmann6(np.array([v[f"x{i}"] for i in range(6)]))))
+        obs.append((v, hartmann6(v)))
     return space, obs
 
 

@@ -8,15 +8,8 @@ from hypothesis import strategies as st
 from keras_hpx.bayes import BayesianOptimizer, clean_scores, suggest
 from keras_hpx.bayes.optimize import INACTIVE_FILL, SpaceEncoder
 from keras_hpx.space import Param, Space
+from keras_hpx.testing.functions import BRANIN_MIN, branin
 
-
-def branin(v):
-    x1, x2 = v["x1"], v["x2"]
-    b, c, t = 5.1 / (4 * math.pi**2), 5 / math.pi, 1 / (8 * math.pi)
-    return (x2 - b * x1**2 + c * x1 - 6) ** 2 + 10 * (1 - t) * math.cos(x1) + 10
-
-
-BRANIN_MIN = 0.397887357729738
 BRANIN = Space([Param("x1", "float", -5.0, 10.0), Param("x2", "float", 0.0, 15.0)])
 
 MIXED = Space(

@@ -8,6 +8,7 @@ from keras_hpx import BayesianOracle
 from keras_hpx.bayes import ExpectedImprovement, Matern32
 from keras_hpx.space import Space
 from keras_hpx.testing.conformance import OracleConformance, ScoringTuner, mixed_space
+from keras_hpx.testing.functions import BRANIN_MIN, branin
 
 
 class TestBayesianConformance(OracleConformance):
@@ -26,12 +27,6 @@ def _branin_space():
     hp.Float("x1", -5.0, 10.0)
     hp.Float("x2", 0.0, 15.0)
     return hp
-
-
-def _branin(v):
-    x1, x2 = v["x1"], v["x2"]
-    b, c, t = 5.1 / (4 * math.pi**2), 5 / math.pi, 1 / (8 * math.pi)
-    return (x2 - b * x1**2 + c * x1 - 6) ** 2 + 10 * (1 - t) * math.cos(x1) + 10
 
 
 def _oracle(tmp_path, hp, name="o", **kwargs):
@@ -60,17 +55,17 @@ def _drive(oracle, f, n):
 
 def test_branin_converges_and_uses_the_model(tmp_path):
     oracle = _oracle(tmp_path, _branin_space(), max_trials=30, num_initial_points=8)
-    _drive(oracle, _branin, 30)
+    _drive(oracle, branin, 30)
     assert oracle.last_proposal == "model"
     best = min(t.score for t in oracle.trials.values())
-    assert best - 0.397887 < 0.05
+    assert best - BRANIN_MIN < 0.05
 
 
 def test_maximised_objective_is_flipped(tmp_path):
     oracle = _oracle(
         tmp_path, _branin_space(), objective=kt.Objective("score", "max"), max_trials=25
     )
-    _drive(oracle, lambda v: -_branin(v), 25)
+    _drive(oracle, lambda v: -branin(v), 25)
     obs, _, _ = oracle.observations()
     scores = {t.trial_id: t.score for t in oracle.trials.values()}
     assert sorted(s for _, s in obs) == sorted(-s for s in scores.values())
@@ -110,16 +105,16 @@ def test_infinite_score_counts_as_failure_not_as_best(tmp_path):
     oracle = _oracle(tmp_path, _branin_space(), max_trials=20, num_initial_points=3)
     first = oracle.create_trial("w")
     _finish(oracle, first, float("inf"))
-    _drive(oracle, _branin, 4)
+    _drive(oracle, branin, 4)
     obs, _, _ = oracle.observations()
     assert obs[0][1] is None  # not 0, not -inf: the model sees it as the worst score
     assert oracle.trials[first.trial_id].status == "FAILED"
-    assert _drive(oracle, _branin, 3) == "RUNNING" and oracle.last_proposal == "model"
+    assert _drive(oracle, branin, 3) == "RUNNING" and oracle.last_proposal == "model"
 
 
 def test_pending_trials_make_concurrent_proposals_differ(tmp_path):
     oracle = _oracle(tmp_path, _branin_space(), max_trials=30, num_initial_points=6)
-    _drive(oracle, _branin, 10)
+    _drive(oracle, branin, 10)
     running = [oracle.create_trial(f"worker{i}") for i in range(4)]
     assert all(t.status == "RUNNING" for t in running)
     assert oracle.last_proposal == "model"
@@ -170,7 +165,7 @@ def test_exhausted_discrete_space_ends_with_stopped(tmp_path):
 def test_save_and_reload_rebuild_the_model_from_trials(tmp_path):
     hp = _branin_space()
     oracle = _oracle(tmp_path, hp, name="resume", max_trials=14, num_initial_points=4)
-    _drive(oracle, _branin, 8)
+    _drive(oracle, branin, 8)
     oracle.save()
     reloaded = _oracle(
         tmp_path, _branin_space(), name="resume", max_trials=14, num_initial_points=9
@@ -178,7 +173,7 @@ def test_save_and_reload_rebuild_the_model_from_trials(tmp_path):
     reloaded.reload()
     assert reloaded.num_initial_points == 4  # the saved choice wins
     assert len(reloaded.trials) == 8
-    _drive(reloaded, _branin, 10)
+    _drive(reloaded, branin, 10)
     assert reloaded.last_proposal == "model"
     assert len(reloaded.trials) == 14
     space = Space.from_keras_tuner(hp)
