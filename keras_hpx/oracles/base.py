@@ -32,9 +32,9 @@ import keras_tuner
 import numpy as np
 
 from keras_hpx import report
-from keras_hpx.space import Space, canonical_key
+from keras_hpx.space import Space
 
-__all__ = ["HpxOracle"]
+__all__ = ["HpxOracle", "atomic_save_json"]
 
 _RUNNING = "RUNNING"
 _IDLE = "IDLE"
@@ -216,11 +216,6 @@ class HpxOracle(keras_tuner.Oracle):
         """Whether the active part of `values` was tried, or is running."""
         self._sync_keys()
         return self._key_counts[self.space.key(values)] > 0
-
-    def n_tried(self) -> int:
-        """Number of distinct configurations tried or running."""
-        self._sync_keys()
-        return sum(1 for c in self._key_counts.values() if c > 0)
 
     def rng_for(self, *stream: int) -> np.random.Generator:
         """A Generator determined by the oracle's seed and `stream` (e.g. a trial number)."""
@@ -552,7 +547,3 @@ def _json_default(obj: Any) -> Any:
     if isinstance(obj, (set, tuple)):
         return list(obj)
     raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
-
-
-# Re-exported for subclasses.
-__all__ += ["atomic_save_json", "canonical_key"]
