@@ -20,7 +20,11 @@ _EXPORTS = {
     "WeakTrialStopping": "keras_hpx.callbacks.weak_trial_stopping",
     "HParamsLogger": "keras_hpx.callbacks.hparams_logger",
     "TrialLogger": "keras_hpx.callbacks.trial_logger",
+    "HpxOracle": "keras_hpx.oracles.base",
     "Space": "keras_hpx.space",
+    "Param": "keras_hpx.space",
+    "EarlyStop": "keras_hpx.records",
+    "export_project": "keras_hpx.export",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

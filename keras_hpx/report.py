@@ -16,25 +16,31 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["TrialsCSV", "atomic_write_text", "best_of", "format_duration", "progress_line"]
+from keras_hpx.files import atomic_write_text
+
+__all__ = [
+    "BASE_COLUMNS",
+    "HP_PREFIX",
+    "METRIC_PREFIX",
+    "TrialsCSV",
+    "best_of",
+    "error_line",
+    "format_duration",
+    "hp_column",
+    "progress_line",
+]
 
 BASE_COLUMNS = ("trial_id", "status", "score", "seconds", "stopped_reason", "error")
+METRIC_PREFIX = "metric:"
+HP_PREFIX = "hp:"
 
 
-def atomic_write_text(path: str, text: str) -> None:
-    """Writes `text` to `path` through a temporary file and `os.replace`.
-
-    A process killed mid-write leaves either the old file or the new one, never
-    half of one.
-
-    Args:
-        path: Destination file.
-        text: The content.
-    """
-    tmp = f"{path}.tmp-{os.getpid()}-{threading.get_ident()}"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
+def hp_column(name: str) -> str:
+    """The CSV column of hyperparameter `name`: the name itself, or `hp:<name>` when it
+    would clash with a base column (`score`, `status`, ...) or look like a prefixed one."""
+    if name in BASE_COLUMNS or name.startswith((METRIC_PREFIX, HP_PREFIX)):
+        return HP_PREFIX + name
+    return name
 
 
 def _cell(value: Any) -> Any:
@@ -53,7 +59,8 @@ class TrialsCSV:
     """A CSV of trials, one row per finished trial, appended as trials end.
 
     The columns are `trial_id, status, score, seconds, stopped_reason, error`, then one
-    column per hyperparameter and one per metric (prefixed `metric:`). When a
+    column per hyperparameter (named as the hyperparameter, or `hp:<name>` when that
+    name is a base column, see `hp_column`) and one per metric (prefixed `metric:`). When a
     new hyperparameter or metric appears, the file is rewritten once with the
     wider header (atomically); otherwise rows are appended.
 
@@ -109,8 +116,8 @@ class TrialsCSV:
             "stopped_reason": stopped_reason or "",
             "error": error or "",
         }
-        row.update({k: _cell(v) for k, v in hyperparameters.items()})
-        row.update({f"metric:{k}": _cell(v) for k, v in (metrics or {}).items()})
+        row.update({hp_column(k): _cell(v) for k, v in hyperparameters.items()})
+        row.update({METRIC_PREFIX + k: _cell(v) for k, v in (metrics or {}).items()})
         with self._lock:
             if self._columns is None:
                 self._load()
@@ -217,3 +224,12 @@ def best_of(scores: Sequence[float], direction: str) -> float | None:
     if not finite:
         return None
     return max(finite) if direction == "max" else min(finite)
+
+
+def error_line(message: Any) -> str | None:
+    """The line of a failure message a user reads first: its last non-empty line
+    (a traceback's exception), or `None` for an empty or non-string message."""
+    if not isinstance(message, str):
+        return None
+    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else None

@@ -14,7 +14,11 @@ Two encodings, for two jobs:
   on their sampling scale (discrete ones at `index / (n - 1)`); unordered
   categories are one-hot, so no order is imposed on them; `Fixed` takes none.
   Conditional hyperparameters come with an activity mask: an inactive one has
-  mask 0 in all its columns and never counts.
+  mask 0 in all its columns and never counts, and its columns hold
+  `INACTIVE_FILL` (outside `[0, 1]`, so two configurations that both lack a
+  parameter agree on its columns and differ from every one that has it).
+  `keras_hpx.space_encoder.SpaceEncoder` vectorises this encoding for the
+  acquisition search.
 
 Decoding always yields valid values: inside bounds, on the step grid, members
 of the choice list.
@@ -30,9 +34,16 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Column", "Param", "Space", "canonical_key"]
+__all__ = ["INACTIVE_FILL", "Column", "Param", "Space", "canonical_key"]
 
 _SAMPLINGS = ("linear", "log", "reverse_log")
+
+INACTIVE_FILL = -0.5
+"""Feature value of an inactive parameter's columns (outside the active range `[0, 1]`).
+
+The one convention of the project: `Space.encode` and
+`keras_hpx.space_encoder.SpaceEncoder` both fill with it.
+"""
 
 
 def _round_sig(value: float) -> float:
@@ -465,13 +476,15 @@ class Space:
 
     # ----- feature encoding ---------------------------------------------------------------
 
-    def encode(self, values: Mapping[str, Any], fill: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    def encode(
+        self, values: Mapping[str, Any], fill: float = INACTIVE_FILL
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Configuration -> `(x, mask)`, both of length `dim`.
 
         Args:
             values: A configuration (missing active values take their defaults).
             fill: Feature value written in the columns of inactive parameters.
-                Defaults to `0.0`.
+                Defaults to `INACTIVE_FILL` (`-0.5`).
         """
         full = self.active_values(values)
         pmask = self.active_mask(full)

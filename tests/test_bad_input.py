@@ -50,14 +50,20 @@ BAD = [
     (
         lambda: GridOracle(objective="val_loss", max_trials=-5),
         ValueError,
-        r"max_trials=-5: expected an integer >= 1",
+        r"`max_trials`: expected an integer >= 1 or None\. Received: max_trials=-5",
     ),
     (lambda: GridOracle(objective="val_loss", float_points=0), ValueError, r"float_points=0"),
-    (lambda: GridOracle(objective="val_loss", shuffle="yes"), ValueError, r"shuffle='yes'"),
+    (lambda: GridOracle(objective="val_loss", shuffle="yes"), TypeError, r"shuffle='yes'"),
     (lambda: RandomOracle(objective="val_loss", max_time=0), ValueError, r"max_time=0"),
     (lambda: RandomOracle(objective="val_loss", target=float("inf")), ValueError, r"target=inf"),
     (lambda: RandomOracle(objective="val_loss", patience=-1), ValueError, r"patience=-1"),
-    (lambda: RandomOracle(objective="val_loss", seed="abc"), ValueError, r"seed='abc'"),
+    (lambda: RandomOracle(objective="val_loss", seed="abc"), TypeError, r"seed='abc'"),
+    (
+        lambda: BayesianOracle(objective="val_loss", beta=2.0, acquisition="ei"),
+        ValueError,
+        r"`beta`.*acquisition='ucb'.*Received: beta=2\.0",
+    ),
+    (lambda: BayesianOracle(objective="val_loss", alpha=-1.0), ValueError, r"alpha=-1\.0"),
 ]
 
 

@@ -7,7 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from keras_hpx.space import Param, Space, canonical_key
+from keras_hpx.space import INACTIVE_FILL, Param, Space, canonical_key
+from keras_hpx.space_encoder import SpaceEncoder
 
 # ----- strategies: random valid parameters and spaces ---------------------------------------
 
@@ -145,6 +146,64 @@ def test_grid_size_matches_enumeration_and_grid_is_valid(space):
     assert all(space.is_valid(v) for v in grid)
 
 
+@settings(max_examples=100, deadline=None)
+@given(spaces(), st.integers(0, 2**32 - 1))
+def test_one_fill_convention_for_inactive_columns(space, seed):
+    rng = np.random.default_rng(seed)
+    enc = SpaceEncoder(space)
+    for _ in range(3):
+        values = space.from_unit(rng.random(len(space)))
+        x, mask = space.encode(values)
+        assert np.all(x[~mask] == INACTIVE_FILL)
+        assert np.all((x[mask] >= 0.0) & (x[mask] <= 1.0))
+        np.testing.assert_array_equal(enc.encode(values), x)
+
+
+@settings(max_examples=80, deadline=None)
+@given(spaces(), st.integers(0, 2**32 - 1))
+def test_encoder_moves_stay_on_valid_canonical_points(space, seed):
+    enc = SpaceEncoder(space)
+    if enc.dim == 0:
+        return
+    rng = np.random.default_rng(seed)
+    X = enc.from_unit(rng.random((8, enc.dim)))
+    moved = enc.perturb(X, 8, rng, 0.1)
+    assert X.shape == moved.shape == (8, enc.dim)
+    for x in np.vstack([X, moved]):
+        values = enc.decode(x)
+        assert space.is_valid(values), values
+        np.testing.assert_allclose(enc.canonical(x)[0], enc.canonical(enc.canonical(x))[0])
+        assert np.all(enc.active(x) == space.encode(values)[1])
+        key = space.key(values)
+        for y in enc.neighbours(x, enc.active(x)):
+            assert space.is_valid(enc.decode(y))
+            assert space.key(enc.decode(y)) != key
+
+
+def test_encoder_masks_inactive_parameters_with_the_fill():
+    space = Space(
+        [
+            Param("lr", "float", 1e-4, 1e-1, sampling="log"),
+            Param("opt", "choice", values=("adam", "sgd")),
+            Param("momentum", "float", 0.0, 0.99, conditions=(("opt", ("sgd",)),)),
+        ]
+    )
+    enc = SpaceEncoder(space)
+    adam = {"lr": 0.01, "opt": "adam"}
+    x_adam = enc.encode(adam)
+    # The inactive momentum column holds the fill value, not a default.
+    momentum_col = [
+        j for j, c in enumerate(space.columns) if space.params[c.param].name == "momentum"
+    ]
+    assert np.all(x_adam[momentum_col] == INACTIVE_FILL)
+    # A momentum value left in an inactive configuration does not change its encoding.
+    np.testing.assert_array_equal(enc.encode({**adam, "momentum": 0.5}), x_adam)
+    # Switching the parent on re-activates the child at a valid value.
+    sgd = enc.neighbours(x_adam, enc.active(x_adam))
+    assert len(sgd) == 1 and enc.decode(sgd[0])["opt"] == "sgd"
+    assert 0.0 <= sgd[0][momentum_col[0]] <= 1.0
+
+
 # ----- hand-written cases ------------------------------------------------------------------
 
 
@@ -221,7 +280,8 @@ def test_space_module_never_imports_keras():
         "import sys\n"
         "for m in ('keras', 'keras_tuner', 'tensorflow'):\n"
         "    sys.modules[m] = None\n"
-        "import keras_hpx, keras_hpx.space, keras_hpx.samplers, keras_hpx.report\n"
+        "import keras_hpx, keras_hpx.space, keras_hpx.space_encoder\n"
+        "import keras_hpx.samplers, keras_hpx.report\n"
         "print('ok')\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -1,10 +1,20 @@
 """Bayesian optimisation in pure numpy/scipy (no Keras import).
 
-One concept per module: `kernels` (Matern 5/2, Matern 3/2, RBF), `gp` (Gaussian
-process regression with MAP-fitted hyperparameters), `acquisition` (log EI, EI,
-PI, UCB), `optimize` (acquisition optimisation over an encoded `Space`) and
-`optimizer` (`BayesianOptimizer` and `suggest`: one optimisation step, as
-`keras_hpx.oracles.bayesian` calls it).
+One concept per module, in the order a step uses them:
+
+* `transforms`: observed scores -> model targets (`clean_scores`: failures count
+  as the worst score; `warp_scores`: a monotone Yeo-Johnson warp).
+* `kernels`: covariance kernels (Matern 5/2, Matern 3/2, RBF).
+* `gp`: Gaussian-process regression with MAP-fitted hyperparameters (`Prior`).
+* `acquisition`: acquisition functions (log EI, EI, PI, UCB).
+* `acquisition_search`: maximising an acquisition over the valid points of an
+  encoded `Space` (`optimize_acquisition`).
+* `optimizer`: `BayesianOptimizer`, one step that orchestrates the above:
+  encode -> transform -> fit -> fantasies -> acquisition -> search -> decode,
+  as `keras_hpx.oracles.bayesian` calls it.
+
+The feature encoding of a space lives with the space: `keras_hpx.space` and
+`keras_hpx.space_encoder`.
 """
 
 from keras_hpx.bayes.acquisition import (
@@ -16,10 +26,11 @@ from keras_hpx.bayes.acquisition import (
     UpperConfidenceBound,
     get_acquisition,
 )
+from keras_hpx.bayes.acquisition_search import optimize_acquisition
 from keras_hpx.bayes.gp import GaussianProcess, GPParams, Prior
 from keras_hpx.bayes.kernels import KERNELS, RBF, Kernel, Matern32, Matern52, get_kernel
-from keras_hpx.bayes.optimize import optimize_acquisition
-from keras_hpx.bayes.optimizer import BayesianOptimizer, clean_scores, suggest
+from keras_hpx.bayes.optimizer import BayesianOptimizer, Observation
+from keras_hpx.bayes.transforms import clean_scores, warp_scores
 
 __all__ = [
     "ACQUISITIONS",
@@ -34,6 +45,7 @@ __all__ = [
     "LogExpectedImprovement",
     "Matern32",
     "Matern52",
+    "Observation",
     "Prior",
     "ProbabilityOfImprovement",
     "UpperConfidenceBound",
@@ -41,5 +53,5 @@ __all__ = [
     "get_acquisition",
     "get_kernel",
     "optimize_acquisition",
-    "suggest",
+    "warp_scores",
 ]

@@ -29,6 +29,8 @@ from typing import ClassVar
 import numpy as np
 from scipy import special
 
+from keras_hpx.checks import check_number
+
 __all__ = [
     "ACQUISITIONS",
     "AcquisitionFunction",
@@ -106,14 +108,6 @@ class AcquisitionFunction(abc.ABC):
         return f"{type(self).__name__}({args})"
 
 
-def _check_nonneg(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"Invalid {name}={value!r}; expected a non-negative float.")
-    if not (math.isfinite(value) and value >= 0):
-        raise ValueError(f"Invalid {name}={value!r}; expected a finite float >= 0.")
-    return float(value)
-
-
 def _z(mean, std, best, xi):
     mean = np.asarray(mean, dtype=float)
     std = np.maximum(np.asarray(std, dtype=float), _MIN_STD)
@@ -131,7 +125,7 @@ class ExpectedImprovement(AcquisitionFunction):
     name = "ei"
 
     def __init__(self, xi: float = 0.0):
-        self.xi = _check_nonneg("xi", xi)
+        self.xi = check_number("xi", xi, minimum=0.0)
 
     def value_and_grad(self, mean, std, best):
         z, std = _z(mean, std, best, self.xi)
@@ -151,7 +145,7 @@ class LogExpectedImprovement(AcquisitionFunction):
     name = "logei"
 
     def __init__(self, xi: float = 0.0):
-        self.xi = _check_nonneg("xi", xi)
+        self.xi = check_number("xi", xi, minimum=0.0)
 
     def value_and_grad(self, mean, std, best):
         z, std = _z(mean, std, best, self.xi)
@@ -171,7 +165,7 @@ class ProbabilityOfImprovement(AcquisitionFunction):
     name = "pi"
 
     def __init__(self, xi: float = 0.01):
-        self.xi = _check_nonneg("xi", xi)
+        self.xi = check_number("xi", xi, minimum=0.0)
 
     def value_and_grad(self, mean, std, best):
         z, std = _z(mean, std, best, self.xi)
@@ -190,7 +184,7 @@ class UpperConfidenceBound(AcquisitionFunction):
     name = "ucb"
 
     def __init__(self, kappa: float = 2.0):
-        self.kappa = _check_nonneg("kappa", kappa)
+        self.kappa = check_number("kappa", kappa, minimum=0.0)
 
     def value_and_grad(self, mean, std, best):
         mean = np.asarray(mean, dtype=float)

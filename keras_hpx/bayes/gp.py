@@ -41,6 +41,7 @@ import scipy.linalg
 import scipy.optimize
 
 from keras_hpx.bayes.kernels import Kernel, get_kernel, scaled_sq_dist
+from keras_hpx.checks import check_int, check_number, invalid
 
 __all__ = ["GaussianProcess", "GPParams", "Prior"]
 
@@ -139,7 +140,8 @@ class GaussianProcess:
     Args:
         kernel: A kernel name (`"matern52"`, `"matern32"`, `"rbf"`) or a `Kernel`.
             Defaults to `"matern52"`.
-        prior: Prior densities of the hyperparameters. Defaults to `Prior()`.
+        prior: Prior densities of the hyperparameters. Defaults to `None`
+            (`Prior()`).
         min_noise: Lower bound of the noise variance (standardised units); keeps
             the covariance well conditioned. Defaults to `1e-9`.
         max_iter: L-BFGS-B iterations per fit start. Defaults to `200`.
@@ -154,11 +156,11 @@ class GaussianProcess:
         max_iter: int = 200,
     ):
         self.kernel = get_kernel(kernel)
+        if prior is not None and not isinstance(prior, Prior):
+            raise invalid("prior", prior, "a keras_hpx.bayes.Prior or None", TypeError)
         self.prior = prior if prior is not None else Prior()
-        if not (isinstance(min_noise, (int, float)) and min_noise > 0):
-            raise ValueError(f"Invalid min_noise={min_noise!r}; expected a positive float.")
-        self.min_noise = float(min_noise)
-        self.max_iter = int(max_iter)
+        self.min_noise = check_number("min_noise", min_noise, positive=True)
+        self.max_iter = check_int("max_iter", max_iter, 1)
         self.params: GPParams | None = None
         self.y_mean = 0.0
         self.y_std = 1.0

@@ -1,19 +1,20 @@
 """One Bayesian-optimisation step: observations in, next configuration out.
 
-`BayesianOptimizer.suggest` orchestrates the pure pieces:
+`BayesianOptimizer.suggest` only orchestrates the pure pieces:
 
-    encode (Space) -> clean scores -> standardise + MAP fit (gp) -> fantasies for
-    pending points -> acquisition (acquisition) -> optimise (optimize) -> decode
+    encode (space_encoder) -> clean + warp scores (transforms) -> standardise +
+    MAP fit (gp, kernels) -> fantasies for pending points -> acquisition
+    (acquisition) -> maximise over the space (acquisition_search) -> decode
+
+Every piece comes in through the constructor (kernel, acquisition, the GP's
+prior and noise floor, the search budgets); randomness comes in with each call.
 
 Conventions:
 
 * Scores are **minimised**; the oracle flips the sign of maximised objectives.
-* Failed observations (score `None`, NaN, `+inf` or `-inf`) count as the worst
-  finite score observed: bad, never 0 and never "best". They keep the model
-  away from regions that crash without distorting the scale.
-* Scores are warped by a fitted Yeo-Johnson power transform (`warp_scores`)
-  before the model sees them: monotone, so the ranking is unchanged, and closer
-  to the Gaussian the GP assumes on skewed objectives.
+  Failed observations (score `None`, NaN or infinite) count as the worst finite
+  score (`clean_scores`); scores are warped by a fitted Yeo-Johnson transform
+  before the model sees them (`warp_scores`, monotone).
 * Pending (running) configurations are added as *kriging-believer* fantasies
   of the latent function: the model is conditioned, without noise, on
   `f(pending) = posterior mean`, and the incumbent includes them, so the
@@ -28,111 +29,86 @@ Conventions:
 
 from __future__ import annotations
 
-import contextlib
-import math
+import dataclasses
 from collections.abc import Collection, Hashable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
-import scipy.stats
 
-from keras_hpx.bayes.acquisition import AcquisitionFunction, get_acquisition
-from keras_hpx.bayes.gp import GaussianProcess, GPParams
-from keras_hpx.bayes.kernels import Kernel, get_kernel
-from keras_hpx.bayes.optimize import INACTIVE_FILL, SpaceEncoder, optimize_acquisition
+from keras_hpx.bayes._blas import single_threaded_blas
+from keras_hpx.bayes.acquisition import ACQUISITIONS, AcquisitionFunction, get_acquisition
+from keras_hpx.bayes.acquisition_search import optimize_acquisition
+from keras_hpx.bayes.gp import GaussianProcess, GPParams, Prior
+from keras_hpx.bayes.kernels import KERNELS, Kernel, get_kernel
+from keras_hpx.bayes.transforms import clean_scores, warp_scores
+from keras_hpx.checks import check_bool, check_int, check_number, invalid
+from keras_hpx.space import Space
+from keras_hpx.space_encoder import SpaceEncoder
 
-__all__ = ["BayesianOptimizer", "clean_scores", "suggest", "warp_scores"]
-
-try:  # optional: a pure-Python helper that ships with scikit-learn
-    from threadpoolctl import threadpool_limits
-except ImportError:  # pragma: no cover
-    threadpool_limits = None
-
-
-def _single_threaded_blas():
-    """BLAS on one thread: the matrices here are small, and threaded OpenBLAS on
-    small triangular solves was 30x slower on a busy 2-core machine."""
-    if threadpool_limits is None:  # pragma: no cover
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
-
+__all__ = ["BayesianOptimizer", "Observation"]
 
 Observation = tuple[Mapping[str, Any], Any]
+"""One `(values, score)` pair; the score is minimised and may be `None`, NaN or infinite."""
+
+_CONFIG_KEYS = (
+    "kernel",
+    "acquisition",
+    "xi",
+    "kappa",
+    "max_fit",
+    "n_candidates",
+    "n_starts",
+    "warp",
+    "min_noise",
+    "prior",
+)
 
 
-def clean_scores(scores: Sequence[Any]) -> np.ndarray:
-    """Scores -> floats, non-finite or missing ones replaced by the worst finite one.
-
-    Args:
-        scores: Scores to minimise; `None`, NaN, `+inf`, `-inf` and anything not
-            convertible to float mark failed observations.
-
-    Returns:
-        A float array; all NaN when no score is finite.
-    """
-    out = np.full(len(scores), np.nan)
-    for i, s in enumerate(scores):
-        try:
-            v = float(s)
-        except (TypeError, ValueError):
-            continue
-        if math.isfinite(v):
-            out[i] = v
-    finite = np.isfinite(out)
-    if finite.any():
-        out[~finite] = np.max(out[finite])
-    return out
-
-
-def warp_scores(y: np.ndarray) -> np.ndarray:
-    """A monotone Yeo-Johnson power transform of standardised scores, fitted by MLE.
-
-    Objectives are often skewed: a loss with a long tail of bad runs, or a flat
-    landscape with one deep well. The transform (`scipy.stats.yeojohnson`, as
-    HEBO does: Cowen-Rivers et al., 2022) makes the scores closer to Gaussian,
-    which the GP assumes, without changing their order. Identity when there
-    are fewer than 3 distinct scores or the fit fails.
-
-    Args:
-        y: Finite scores, shape `(n,)`.
-
-    Returns:
-        The transformed scores, shape `(n,)`.
-    """
-    y = np.asarray(y, dtype=float)
-    if len(y) < 3 or len(np.unique(y)) < 3:
-        return y
-    z = (y - y.mean()) / y.std()
-    try:
-        with np.errstate(all="ignore"):
-            out = scipy.stats.yeojohnson(z)[0]
-    except (ValueError, FloatingPointError, OverflowError):  # pragma: no cover
-        return z
-    if not np.all(np.isfinite(out)) or np.std(out) <= 0:
-        return z
-    return out
+def _registered_name(obj: Any, registry: Mapping[str, type]) -> str:
+    """`obj.name` when the registry builds `obj`'s class from it, else the class path."""
+    name = getattr(obj, "name", "")
+    if name and registry.get(name) is type(obj):
+        return name
+    return f"{type(obj).__module__}.{type(obj).__qualname__}"
 
 
 class BayesianOptimizer:
     """Gaussian-process Bayesian optimisation over a `Space`, without Keras.
 
     Holds only its configuration and the last fitted hyperparameters (a warm
-    start for the next fit); every call rebuilds the model from the
-    observations it is given.
+    start for the next fit, `last_params`); every call rebuilds the model from
+    the observations it is given.
+
+    Example:
+
+    ```python
+    opt = BayesianOptimizer("matern52", "logei", n_candidates=1024)
+    values = opt.suggest(space, observations, np.random.default_rng(0), excluded=tried)
+    ```
 
     Args:
         kernel: `"matern52"`, `"matern32"`, `"rbf"` or a `Kernel`. Defaults to
             `"matern52"`.
         acquisition: `"logei"`, `"ei"`, `"pi"`, `"ucb"` or an
             `AcquisitionFunction`. Defaults to `"logei"`.
-        xi: Improvement margin of `"logei"`, `"ei"`, `"pi"` in standardised units.
-            Defaults to `None` (the acquisition's default).
-        kappa: Width of `"ucb"`. Defaults to `None` (the acquisition's default, 2).
+        xi: Improvement margin of `"logei"`, `"ei"`, `"pi"` in standardised
+            units (ignored for an `AcquisitionFunction` instance). Defaults to
+            `None` (the acquisition's default).
+        kappa: Width of `"ucb"` (ignored for an instance). Defaults to `None`
+            (the acquisition's default, 2).
         max_fit: Most observations the hyperparameter fit sees. Defaults to `150`.
         n_candidates: Quasi-random candidates per proposal. Defaults to `2048`.
         n_starts: Candidates refined locally. Defaults to `10`.
         warp: Fit the model to Yeo-Johnson-warped scores (`warp_scores`).
             Defaults to `True`.
+        prior: Prior of the GP's hyperparameters (`keras_hpx.bayes.Prior`).
+            Defaults to `None` (`Prior()`).
+        min_noise: Noise floor of the GP, in standardised units. Defaults to
+            `None` (the `GaussianProcess` default, `1e-9`).
+
+    Raises:
+        TypeError: An argument of the wrong type.
+        ValueError: An argument of the right type outside what is allowed.
     """
 
     def __init__(
@@ -146,44 +122,100 @@ class BayesianOptimizer:
         n_candidates: int = 2048,
         n_starts: int = 10,
         warp: bool = True,
+        prior: Prior | None = None,
+        min_noise: float | None = None,
     ):
-        self.kernel = get_kernel(kernel)
-        self.acquisition = get_acquisition(acquisition, xi=xi, kappa=kappa)
-        for name, value, low in (
-            ("max_fit", max_fit, 2),
-            ("n_candidates", n_candidates, 1),
-            ("n_starts", n_starts, 0),
-        ):
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ValueError(f"Invalid {name}={value!r}; expected an int >= {low}.")
-        self.max_fit = max_fit
-        self.n_candidates = n_candidates
-        self.n_starts = n_starts
-        self.warp = bool(warp)
+        xi = check_number("xi", xi, minimum=0.0, allow_none=True)
+        kappa = check_number("kappa", kappa, minimum=0.0, allow_none=True)
+        self.kernel: Kernel = get_kernel(kernel)
+        self.acquisition: AcquisitionFunction = get_acquisition(acquisition, xi=xi, kappa=kappa)
+        self.max_fit: int = check_int("max_fit", max_fit, 2)
+        self.n_candidates: int = check_int("n_candidates", n_candidates, 1)
+        self.n_starts: int = check_int("n_starts", n_starts, 0)
+        self.warp: bool = check_bool("warp", warp)
+        if prior is not None and not isinstance(prior, Prior):
+            raise invalid("prior", prior, "a keras_hpx.bayes.Prior or None", TypeError)
+        self.prior: Prior = prior if prior is not None else Prior()
+        self.min_noise: float | None = check_number(
+            "min_noise", min_noise, positive=True, allow_none=True
+        )
         self.last_params: GPParams | None = None
 
-    def _encode(self, enc: SpaceEncoder, configs: Sequence[Mapping[str, Any]]) -> tuple:
-        rows, keep = [], []
-        for i, values in enumerate(configs):
-            try:
-                rows.append(enc.encode(values))
-            except (ValueError, TypeError, KeyError):
-                continue  # not representable in this space (e.g. it changed); skip it
-            keep.append(i)
-        return np.array(rows).reshape(len(rows), enc.dim), np.array(keep, dtype=int)
+    # ----- configuration ------------------------------------------------------------------
 
-    def _fit_subset(self, y: np.ndarray) -> np.ndarray | None:
-        n = len(y)
-        if n <= self.max_fit:
-            return None
-        half = self.max_fit // 2
-        best = np.argsort(y, kind="stable")[:half]
-        recent = [i for i in range(n - 1, -1, -1) if i not in set(best)][: self.max_fit - half]
-        return np.sort(np.concatenate([best, np.array(recent, dtype=int)]))
+    def get_config(self) -> dict[str, Any]:
+        """The settings as JSON-ready data; `from_config` rebuilds an equal optimizer.
+
+        Kernels and acquisitions are written by name (a custom class by its
+        import path, which `from_config` refuses); the prior as a dict of its
+        fields, or `None` when it is the default `Prior()`. The warm start
+        (`last_params`) is state, not configuration, and is left out.
+
+        Returns:
+            A dict with the keys `kernel`, `acquisition`, `xi`, `kappa`,
+            `max_fit`, `n_candidates`, `n_starts`, `warp`, `min_noise`, `prior`.
+        """
+        xi = getattr(self.acquisition, "xi", None)
+        kappa = getattr(self.acquisition, "kappa", None)
+        return {
+            "kernel": _registered_name(self.kernel, KERNELS),
+            "acquisition": _registered_name(self.acquisition, ACQUISITIONS),
+            "xi": None if xi is None else float(xi),
+            "kappa": None if kappa is None else float(kappa),
+            "max_fit": self.max_fit,
+            "n_candidates": self.n_candidates,
+            "n_starts": self.n_starts,
+            "warp": self.warp,
+            "min_noise": self.min_noise,
+            "prior": None if self.prior == Prior() else dataclasses.asdict(self.prior),
+        }
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> BayesianOptimizer:
+        """Rebuilds an optimizer from `get_config()` (missing keys take their defaults).
+
+        Args:
+            config: The output of `get_config`, or part of it.
+
+        Returns:
+            A new `BayesianOptimizer` (without a warm start).
+
+        Raises:
+            TypeError: `config` is not a mapping, or `config["prior"]` is
+                neither a dict nor `None`.
+            ValueError: An unknown key, or an invalid setting.
+        """
+        if not isinstance(config, Mapping):
+            raise invalid("config", config, "a dict from get_config()", TypeError)
+        unknown = sorted(set(config) - set(_CONFIG_KEYS))
+        if unknown:
+            raise invalid(
+                "config", dict(config), f"only the keys {list(_CONFIG_KEYS)}; unknown: {unknown}"
+            )
+        kwargs = dict(config)
+        prior = kwargs.pop("prior", None)
+        if prior is not None:
+            if not isinstance(prior, Mapping):
+                raise invalid("config['prior']", prior, "a dict of Prior fields or None", TypeError)
+            fields = {f.name for f in dataclasses.fields(Prior)}
+            if set(prior) - fields:
+                raise invalid("config['prior']", prior, f"only the keys {sorted(fields)}")
+            prior = Prior(**prior)
+        return cls(prior=prior, **kwargs)
+
+    def reset(self) -> None:
+        """Forgets the warm start (`last_params`); call it when the space's columns change."""
+        self.last_params = None
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+    # ----- the step -----------------------------------------------------------------------
 
     def suggest(
         self,
-        space: Any,
+        space: Space,
         observations: Sequence[Observation],
         rng: np.random.Generator,
         *,
@@ -204,29 +236,37 @@ class BayesianOptimizer:
         Returns:
             The active values of a valid configuration not in `excluded`, or
             `None` when none could be found (an exhausted discrete space).
+
+        Raises:
+            TypeError: `rng` is not a `numpy.random.Generator`.
         """
         if not isinstance(rng, np.random.Generator):
-            raise TypeError(f"Invalid rng={rng!r}; expected a numpy.random.Generator.")
-        with _single_threaded_blas():
+            raise invalid("rng", rng, "a numpy.random.Generator", TypeError)
+        with single_threaded_blas():
             return self._suggest(space, observations, rng, pending, excluded)
 
-    def _suggest(self, space, observations, rng, pending, excluded) -> dict | None:
-        enc = SpaceEncoder(space, INACTIVE_FILL)
-        configs = [v for v, _ in observations]
-        X, keep = self._encode(enc, configs)
+    def _suggest(
+        self,
+        space: Space,
+        observations: Sequence[Observation],
+        rng: np.random.Generator,
+        pending: Sequence[Mapping[str, Any]],
+        excluded: Collection[Hashable],
+    ) -> dict | None:
+        enc = SpaceEncoder(space)
+        X, keep = _encode(enc, [v for v, _ in observations])
         y = clean_scores([observations[i][1] for i in keep])
-        finite = np.isfinite(y)
-        if finite.sum() < 2 or enc.dim == 0:
+        if np.isfinite(y).sum() < 2 or enc.dim == 0:
             return self._random(space, rng, excluded)
 
         if self.warp:
             y = warp_scores(y)
-        gp = GaussianProcess(self.kernel)
+        gp = self._gaussian_process()
         gp.fit(X, y, warm_start=self.last_params, fit_subset=self._fit_subset(y))
         self.last_params = gp.params
         ys = gp.standardize(y)
         best = float(np.min(ys))
-        Xp, _ = self._encode(enc, list(pending))
+        Xp, _ = _encode(enc, list(pending))
         if len(Xp):
             fantasy = gp.predict(Xp)[0]
             noise = np.concatenate(
@@ -260,7 +300,26 @@ class BayesianOptimizer:
             n_starts=self.n_starts,
         )
 
-    def _random(self, space: Any, rng: np.random.Generator, excluded: Collection[Hashable]):
+    def _gaussian_process(self) -> GaussianProcess:
+        """A fresh, unfitted GP with this optimizer's kernel, prior and noise floor."""
+        if self.min_noise is None:
+            return GaussianProcess(self.kernel, prior=self.prior)
+        return GaussianProcess(self.kernel, prior=self.prior, min_noise=self.min_noise)
+
+    def _fit_subset(self, y: np.ndarray) -> np.ndarray | None:
+        """Rows the hyperparameter fit sees: all, or the best half plus the most recent."""
+        n = len(y)
+        if n <= self.max_fit:
+            return None
+        half = self.max_fit // 2
+        best = np.argsort(y, kind="stable")[:half]
+        chosen = set(best.tolist())
+        recent = [i for i in range(n - 1, -1, -1) if i not in chosen][: self.max_fit - half]
+        return np.sort(np.concatenate([best, np.array(recent, dtype=int)]))
+
+    def _random(
+        self, space: Space, rng: np.random.Generator, excluded: Collection[Hashable]
+    ) -> dict | None:
         """A uniformly random non-excluded configuration (too little data to model)."""
         return optimize_acquisition(
             space,
@@ -273,37 +332,15 @@ class BayesianOptimizer:
         )
 
 
-def suggest(
-    space: Any,
-    observations: Sequence[Observation],
-    rng: np.random.Generator,
-    *,
-    pending: Sequence[Mapping[str, Any]] = (),
-    excluded: Collection[Hashable] = frozenset(),
-    kernel: str | Kernel = "matern52",
-    acquisition: str | AcquisitionFunction = "logei",
-    xi: float | None = None,
-    kappa: float | None = None,
-    **options: int,
-) -> dict | None:
-    """The next configuration to evaluate (a one-shot `BayesianOptimizer`).
-
-    Args:
-        space: The search space (`keras_hpx.space.Space`).
-        observations: `(values, score)` pairs, scores minimised; `None`, NaN and
-            infinite scores count as the worst finite score.
-        rng: The source of randomness.
-        pending: Configurations being evaluated now. Defaults to `()`.
-        excluded: `Space.key`s never to propose. Defaults to `frozenset()`.
-        kernel: Kernel name or instance. Defaults to `"matern52"`.
-        acquisition: Acquisition name or instance. Defaults to `"logei"`.
-        xi: Improvement margin (standardised units). Defaults to `None`.
-        kappa: Confidence-bound width. Defaults to `None`.
-        **options: `max_fit`, `n_candidates`, `n_starts` of `BayesianOptimizer`.
-
-    Returns:
-        The active values of a new configuration, or `None` if none is left.
-    """
-    return BayesianOptimizer(kernel, acquisition, xi=xi, kappa=kappa, **options).suggest(
-        space, observations, rng, pending=pending, excluded=excluded
-    )
+def _encode(
+    enc: SpaceEncoder, configs: Sequence[Mapping[str, Any]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Feature rows of the representable configurations, and their indices."""
+    rows, keep = [], []
+    for i, values in enumerate(configs):
+        try:
+            rows.append(enc.encode(values))
+        except (ValueError, TypeError, KeyError):
+            continue  # not representable in this space (e.g. it changed); skip it
+        keep.append(i)
+    return np.array(rows).reshape(len(rows), enc.dim), np.array(keep, dtype=int)

@@ -1,31 +1,72 @@
 """Bayesian optimisation with a Gaussian process: the Keras Tuner glue.
 
 The math lives in `keras_hpx.bayes` (pure numpy/scipy); this oracle only turns
-trials into observations and back:
+trials into observations and back, and composes two parts:
 
-    trials -> (values, score) of finished trials, pending running ones, keys of
-    all of them -> `BayesianOptimizer.suggest` -> the next configuration.
+* an initial design (`design.PointSource` over a Sobol or uniform sampler, the
+  same part `RandomOracle` uses), for the first `num_initial_points` trials and
+  as the fallback;
+* a `keras_hpx.bayes.BayesianOptimizer` (injectable: `optimizer=`), asked
+  `suggest(space, observations, rng, pending=..., excluded=...)` for every
+  later trial.
 
 Nothing of the model is saved: it is rebuilt from the trials at every
-proposal, so save/reload and a crash resume with the same knowledge.
+proposal, so save/reload and a crash resume with the same knowledge. Its
+settings are saved (`BayesianOptimizer.get_config`) and restored on resume.
 """
 
 from __future__ import annotations
 
+import enum
 import math
 import warnings
-from typing import Any
+from typing import Any, NamedTuple
 
-from keras_hpx.bayes.acquisition import AcquisitionFunction, get_acquisition
-from keras_hpx.bayes.kernels import Kernel, get_kernel
+from keras_hpx.bayes.acquisition import AcquisitionFunction
+from keras_hpx.bayes.kernels import Kernel
 from keras_hpx.bayes.optimizer import BayesianOptimizer
-from keras_hpx.oracles.random import RandomOracle
-from keras_hpx.samplers import Sampler, get_sampler
+from keras_hpx.checks import check_int, check_number, invalid
+from keras_hpx.oracles.base import HpxOracle
+from keras_hpx.oracles.design import PointSource
+from keras_hpx.oracles.random import discrete_expected
+from keras_hpx.records import Status
+from keras_hpx.samplers import SAMPLERS, Sampler, get_sampler
 
-__all__ = ["BayesianOracle"]
+__all__ = ["BayesianOracle", "Observations", "ProposalSource"]
 
 
-class BayesianOracle(RandomOracle):
+class ProposalSource(str, enum.Enum):
+    """Where the last proposal came from."""
+
+    INITIAL = "initial"
+    """The initial design."""
+    MODEL = "model"
+    """The Gaussian-process model."""
+    RANDOM = "random"
+    """The initial design's sampler, after the model failed or found nothing new."""
+
+
+class Observations(NamedTuple):
+    """What the model is told: `(observed, pending, excluded)`.
+
+    Attributes:
+        observed: `(values, score)` of finished trials, scores minimised (flipped
+            for maximised objectives); failed or non-finite ones as `None`.
+        pending: Values of running trials.
+        excluded: `Space.key`s of every trial (never proposed again).
+    """
+
+    observed: list
+    pending: list
+    excluded: set
+
+
+# Arguments that a given `optimizer` replaces, at their defaults.
+_DEFAULTS = {"acquisition": "logei", "kernel": "matern52", "xi": None, "kappa": None}
+_DEFAULTS.update(alpha=None, beta=None)
+
+
+class BayesianOracle(HpxOracle):
     """Gaussian-process Bayesian optimisation that never repeats a configuration.
 
     After an initial quasi-random design, each trial maximises an acquisition
@@ -76,53 +117,71 @@ class BayesianOracle(RandomOracle):
             `None` (2.0).
         initial_sampler: Sampler of the initial design: `"sobol"`, `"uniform"` or
             a `keras_hpx.samplers.Sampler`. Defaults to `"sobol"`.
+        optimizer: A configured `keras_hpx.bayes.BayesianOptimizer` (GP prior,
+            noise floor, candidate and fit budgets); then `acquisition`,
+            `kernel`, `xi`, `kappa`, `alpha` and `beta` must be left at their
+            defaults. Defaults to `None` (one built from those arguments).
+        alpha: Keras Tuner's `BayesianOptimizationOracle` argument (the noise
+            added to the GP's diagonal), accepted for drop-in use: mapped to the
+            GP's noise floor (`min_noise`); the noise above it is still fitted.
+            Defaults to `None` (our default floor).
+        beta: Keras Tuner's exploration factor of its `mean - beta * std`
+            acquisition: mapped to `acquisition="ucb", kappa=beta`. Refused with
+            any other `acquisition`. Defaults to `None`.
         seed: Seed of every random choice. Defaults to `None`.
         hyperparameters: The search space. Defaults to `None`.
         **kwargs: `allow_new_entries`, `tune_new_entries`, `max_retries_per_trial`,
             `max_consecutive_failed_trials`, `max_time`, `target`, `patience`,
-            `progress`: see `keras_hpx.oracles.base.HpxOracle`.
+            `stop_rules`, `progress`: see `keras_hpx.HpxOracle`.
     """
 
     def __init__(
         self,
         objective: Any = None,
         max_trials: int | None = 10,
+        *,
         num_initial_points: int | None = None,
         acquisition: str | AcquisitionFunction = "logei",
         kernel: str | Kernel = "matern52",
         xi: float | None = None,
         kappa: float | None = None,
         initial_sampler: str | Sampler = "sobol",
+        optimizer: BayesianOptimizer | None = None,
+        alpha: float | None = None,
+        beta: float | None = None,
         seed: int | None = None,
         hyperparameters: Any = None,
         **kwargs: Any,
     ):
-        if num_initial_points is not None and (
-            isinstance(num_initial_points, bool)
-            or not isinstance(num_initial_points, int)
-            or num_initial_points < 1
-        ):
-            raise ValueError(
-                f"Invalid num_initial_points={num_initial_points!r}; expected an int >= 1 or None."
-            )
-        # Validate before any state exists (raises ValueError/TypeError naming the argument).
+        # Validate before any state exists (errors name the argument).
+        check_int("num_initial_points", num_initial_points, 1, allow_none=True)
         get_sampler(initial_sampler, 0, argument="initial_sampler")
-        optimizer = BayesianOptimizer(
-            get_kernel(kernel), get_acquisition(acquisition, xi=xi, kappa=kappa)
-        )
+        optimizer = _build_optimizer(optimizer, acquisition, kernel, xi, kappa, alpha, beta)
         super().__init__(
             objective=objective,
             max_trials=max_trials,
             hyperparameters=hyperparameters,
-            sampler=initial_sampler,
             seed=seed,
             **kwargs,
         )
         self.num_initial_points = num_initial_points
         self.optimizer = optimizer
-        self.acquisition = optimizer.acquisition
-        self.kernel = optimizer.kernel
-        self.last_proposal: str | None = None  # "initial", "model" or "random"
+        self.sampler_name = (
+            initial_sampler if isinstance(initial_sampler, str) else type(initial_sampler).__name__
+        )
+        self.initial_design = PointSource(get_sampler(initial_sampler, self.seed), self.seed)
+        self.last_proposal: ProposalSource | None = None
+        self._model_space: Any = None
+
+    @property
+    def acquisition(self) -> AcquisitionFunction:
+        """The optimizer's acquisition function."""
+        return self.optimizer.acquisition
+
+    @property
+    def kernel(self) -> Kernel:
+        """The optimizer's kernel."""
+        return self.optimizer.kernel
 
     # ----- the proposal -------------------------------------------------------------------
 
@@ -133,43 +192,47 @@ class BayesianOracle(RandomOracle):
         tuned = sum(1 for p in self.space.params if p.kind != "fixed")
         return min(max(round(2.5 * tuned), 5), 15)
 
-    def observations(self) -> tuple[list, list, set]:
-        """`(observations, pending, excluded)` for `BayesianOptimizer.suggest`.
+    def expected_trials(self) -> int | None:
+        return discrete_expected(self)
 
-        Scores are flipped for maximised objectives; trials that failed or
-        have no finite score come as `(values, None)`.
-        """
+    def observations(self) -> Observations:
+        """The trials as the model sees them (see `Observations`)."""
         space = self.space
-        sign = -1.0 if getattr(self.objective, "direction", "min") == "max" else 1.0
+        sign = -1.0 if self.direction() == "max" else 1.0
         running_ids = {t.trial_id for t in self.ongoing_trials.values()}
-        observations, pending, excluded = [], [], set()
+        observed, pending, excluded = [], [], set()
         for trial_id in self.start_order:
             trial = self.trials.get(trial_id)
             if trial is None:
                 continue
             values = space.active_values(trial.hyperparameters.values)
             excluded.add(space.key(values))
-            if trial_id in running_ids or trial.status == "RUNNING":
+            if trial_id in running_ids or trial.status == Status.RUNNING:
                 pending.append(values)
                 continue
-            score = trial.score if trial.status in ("COMPLETED", "STOPPED") else None
+            score = trial.score if trial.status in (Status.COMPLETED, Status.STOPPED) else None
             if score is not None:
                 score = float(score)
                 score = sign * score if math.isfinite(score) else None
-            observations.append((values, score))
-        return observations, pending, excluded
+            observed.append((values, score))
+        return Observations(observed, pending, excluded)
 
     def propose(self, trial_id: str) -> dict | None:
         space = self.space
-        observations, pending, excluded = self.observations()
-        n_finite = sum(1 for _, s in observations if s is not None)
-        if len(self.start_order) < self.initial_points() or n_finite < 2 or not len(space):
-            self.last_proposal = "initial"
-            return self.sample_new()
+        if not len(space):
+            return {} if not self.trials else None
+        if space is not self._model_space:  # new columns: the last fit is no warm start
+            self.optimizer.reset()
+            self._model_space = space
+        obs = self.observations()
+        n_finite = sum(1 for _, s in obs.observed if s is not None)
+        if len(self.start_order) < self.initial_points() or n_finite < 2:
+            self.last_proposal = ProposalSource.INITIAL
+            return self.initial_design.next(space, self.is_tried)
         rng = self.rng_for(2, len(self.start_order))
         try:
             values = self.optimizer.suggest(
-                space, observations, rng, pending=pending, excluded=excluded
+                space, obs.observed, rng, pending=obs.pending, excluded=obs.excluded
             )
         except Exception as e:  # the model must never end the search: fall back to random
             warnings.warn(
@@ -177,13 +240,10 @@ class BayesianOracle(RandomOracle):
             )
             values = None
         if values is not None and not self.is_tried(values):
-            self.last_proposal = "model"
+            self.last_proposal = ProposalSource.MODEL
             return values
-        self.last_proposal = "random"
-        return self.sample_new()
-
-    def on_space_change(self) -> None:
-        self.optimizer.last_params = None  # the columns changed: no warm start
+        self.last_proposal = ProposalSource.RANDOM
+        return self.initial_design.next(space, self.is_tried)
 
     # ----- persistence --------------------------------------------------------------------
 
@@ -191,14 +251,77 @@ class BayesianOracle(RandomOracle):
         state = super().get_state()
         state["bayesian"] = {
             "num_initial_points": self.num_initial_points,
-            "acquisition": repr(self.acquisition),
-            "kernel": repr(self.kernel),
+            "initial_sampler": self.sampler_name,
+            "draws": self.initial_design.draws,
+            "optimizer": self.optimizer.get_config(),
         }
         return state
 
     def set_state(self, state: dict) -> None:
         super().set_state(state)
         saved = state.get("bayesian", {})
-        if "num_initial_points" in saved:  # the saved choice wins on resume, as in Keras Tuner
+        # The saved settings win on resume, as Keras Tuner does for its own.
+        if "num_initial_points" in saved:
             self.num_initial_points = saved["num_initial_points"]
-        self.optimizer.last_params = None
+        config = saved.get("optimizer")
+        if isinstance(config, dict):
+            try:
+                self.optimizer = BayesianOptimizer.from_config(config)
+            except (ValueError, TypeError, KeyError) as e:
+                warnings.warn(
+                    f"BayesianOracle: the saved optimizer settings could not be restored ({e}); "
+                    "using the ones given to the constructor.",
+                    stacklevel=2,
+                )
+        sampler = self.initial_design.sampler
+        name = saved.get("initial_sampler")
+        if name in SAMPLERS:
+            self.sampler_name = name
+            sampler = get_sampler(name, self.seed)
+        draws = saved.get("draws", state.get("random", {}).get("draws", 0))  # 0.1.0: "random"
+        self.initial_design = PointSource(sampler, self.seed, draws=int(draws))
+        self.optimizer.reset()
+        self._model_space = None
+
+
+def _build_optimizer(
+    optimizer: Any,
+    acquisition: Any,
+    kernel: Any,
+    xi: Any,
+    kappa: Any,
+    alpha: Any,
+    beta: Any,
+) -> BayesianOptimizer:
+    """The optimizer from the oracle's arguments (validated; nothing is built twice)."""
+    if optimizer is not None:
+        if not isinstance(optimizer, BayesianOptimizer):
+            raise invalid(
+                "optimizer", optimizer, "a keras_hpx.bayes.BayesianOptimizer or None", TypeError
+            )
+        given = {"acquisition": acquisition, "kernel": kernel, "xi": xi, "kappa": kappa}
+        given.update(alpha=alpha, beta=beta)
+        clash = [name for name, value in given.items() if value != _DEFAULTS[name]]
+        if clash:
+            raise invalid(
+                clash[0],
+                given[clash[0]],
+                "its default when `optimizer` is given (configure the optimizer instead)",
+            )
+        return optimizer
+    options: dict[str, Any] = {}
+    if alpha is not None:
+        options["min_noise"] = check_number("alpha", alpha, positive=True)
+    if beta is not None:
+        check_number("beta", beta, minimum=0.0)
+        if kappa is not None:
+            raise invalid("kappa", kappa, "None when `beta` (Keras Tuner's name for it) is given")
+        if acquisition not in ("logei", "ucb"):
+            raise invalid(
+                "beta",
+                beta,
+                "None unless acquisition='ucb' (beta is the width of Keras Tuner's "
+                f"upper-confidence-bound acquisition; acquisition={acquisition!r} has none)",
+            )
+        acquisition, kappa = "ucb", float(beta)
+    return BayesianOptimizer(kernel, acquisition, xi=xi, kappa=kappa, **options)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-import numpy as np
-
+from keras_hpx.checks import check_bool, check_int
 from keras_hpx.oracles.base import HpxOracle
+from keras_hpx.space import Space
 
 __all__ = ["GridOracle"]
 
@@ -50,6 +50,7 @@ class GridOracle(HpxOracle):
         self,
         objective: Any = None,
         max_trials: int | None = None,
+        *,
         hyperparameters: Any = None,
         float_points: int | Mapping[str, int] | None = None,
         shuffle: bool = False,
@@ -57,8 +58,7 @@ class GridOracle(HpxOracle):
         **kwargs: Any,
     ):
         _check_points(float_points)
-        if not isinstance(shuffle, bool):
-            raise ValueError(f"Invalid shuffle={shuffle!r}: expected True or False.")
+        check_bool("shuffle", shuffle)
         if hyperparameters is not None and hasattr(hyperparameters, "space"):
             _check_floats(hyperparameters, float_points)
         super().__init__(
@@ -75,13 +75,17 @@ class GridOracle(HpxOracle):
         self._walk: Iterator[dict] | None = None
         self._pending: dict | None = None
         self._size: int | None = None
+        self._walk_space: Space | None = None
 
     # ----- grid ---------------------------------------------------------------------------
 
-    def on_space_change(self) -> None:
-        self._walk = None
-        self._pending = None
-        self._size = None
+    def _sync_walk(self) -> Space:
+        """Restarts the walk when the space changed (the walk skips tried combinations)."""
+        space = self.space
+        if space is not self._walk_space:
+            self._walk, self._pending, self._size = None, None, None
+            self._walk_space = space
+        return space
 
     def grid_size(self) -> int:
         """Number of combinations in the current space (conditional branches counted right).
@@ -89,7 +93,7 @@ class GridOracle(HpxOracle):
         Raises:
             ValueError: a float has neither `step` nor `float_points`.
         """
-        space = self.space
+        space = self._sync_walk()
         if self._size is None:
             self._size = space.grid_size(self.float_points) if len(space) else 0
         return self._size
@@ -121,7 +125,7 @@ class GridOracle(HpxOracle):
             yield combos[int(i)]
 
     def propose(self, trial_id: str) -> dict | None:
-        space = self.space
+        space = self._sync_walk()
         if not len(space):
             # Nothing declared yet: run once with the defaults to discover the space.
             return {} if not self.trials else None
@@ -158,27 +162,17 @@ class GridOracle(HpxOracle):
         grid = state.get("grid", {})
         self.float_points = grid.get("float_points", self.float_points)
         self.shuffle = grid.get("shuffle", self.shuffle)
-        self.on_space_change()
+        self._walk_space = None
 
 
 def _check_points(points: Any) -> None:
-    def bad(value: Any) -> bool:
-        return isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1
-
     if points is None:
         return
     if isinstance(points, Mapping):
         for name, value in points.items():
-            if bad(value):
-                raise ValueError(
-                    f"Invalid float_points[{name!r}]={value!r}: expected an integer >= 1."
-                )
+            check_int(f"float_points[{name!r}]", value, 1)
         return
-    if bad(points):
-        raise ValueError(
-            f"Invalid float_points={points!r}: expected an integer >= 1, "
-            "a dict of them by hyperparameter name, or None."
-        )
+    check_int("float_points", points, 1)
 
 
 def _check_floats(hyperparameters: Any, points: Any) -> None:

@@ -101,7 +101,7 @@ def test_float_points_are_spaced_on_the_sampling_scale(tmp_path):
 def test_bad_float_points_are_refused():
     with pytest.raises(ValueError, match="float_points=0"):
         GridOracle(objective="val_loss", float_points=0)
-    with pytest.raises(ValueError, match=r"float_points\['lr'\]=2.5"):
+    with pytest.raises(TypeError, match=r"float_points\['lr'\]=2.5"):
         GridOracle(objective="val_loss", float_points={"lr": 2.5})
 
 

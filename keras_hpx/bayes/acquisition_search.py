@@ -1,7 +1,7 @@
-"""Acquisition optimisation over an encoded search space.
+"""Maximising an acquisition function over an encoded search space.
 
 The acquisition is maximised over *valid* feature vectors of a
-`keras_hpx.space.Space`:
+`keras_hpx.space.Space` (moves from `keras_hpx.space_encoder.SpaceEncoder`):
 
 1. **Candidates.** Small discrete spaces (at most `max_grid` configurations)
    are enumerated exactly. Otherwise a scrambled Sobol sample (seeded from the
@@ -17,11 +17,11 @@ The acquisition is maximised over *valid* feature vectors of a
    decoded with `Space.decode` (always valid values); the first whose
    `Space.key` is not excluded (tried or pending) is returned, or `None`.
 
-Conditional spaces: inactive columns hold the constant `fill` (outside
-`[0, 1]`), so two configurations that both lack a parameter do not differ in
-its columns, and a configuration that lacks it differs from every one that has
-it. Every point that changes a parent is re-encoded through `decode`/`encode`
-so the activity pattern stays consistent.
+Conditional spaces: inactive columns hold `keras_hpx.space.INACTIVE_FILL`
+(outside `[0, 1]`), so two configurations that both lack a parameter do not
+differ in its columns, and a configuration that lacks it differs from every one
+that has it. Every point that changes a parent is re-encoded through
+`decode`/`encode` so the activity pattern stays consistent.
 """
 
 from __future__ import annotations
@@ -29,146 +29,18 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable, Collection, Hashable
-from typing import Any
 
 import numpy as np
 import scipy.optimize
 from scipy.stats import qmc
 
-__all__ = ["INACTIVE_FILL", "SpaceEncoder", "optimize_acquisition"]
+from keras_hpx.space import Space
+from keras_hpx.space_encoder import SpaceEncoder
 
-# Discrete columns with at most this many levels try every level as a neighbour.
-_ALL_LEVELS = 32
-
-INACTIVE_FILL = -0.5
-"""Feature value of inactive conditional columns (outside the active range [0, 1])."""
+__all__ = ["optimize_acquisition"]
 
 AcqFn = Callable[[np.ndarray], np.ndarray]
 AcqGradFn = Callable[[np.ndarray], tuple[float, np.ndarray]]
-
-
-class SpaceEncoder:
-    """Vectorised helpers around a `Space` for the optimiser.
-
-    Args:
-        space: The search space (`keras_hpx.space.Space`).
-        fill: Feature value of inactive columns. Defaults to `INACTIVE_FILL`.
-    """
-
-    def __init__(self, space: Any, fill: float = INACTIVE_FILL):
-        self.space = space
-        self.fill = float(fill)
-        self.dim = space.dim
-        self.conditional = bool(space.is_conditional)
-        kinds = [c.kind for c in space.columns]
-        self.continuous = np.array([k == "continuous" for k in kinds], dtype=bool)
-        self.discrete = [
-            (j, c.levels)
-            for j, c in enumerate(space.columns)
-            if c.kind == "discrete" and c.levels > 1
-        ]
-        groups: dict[int, tuple[int, ...]] = {}
-        for c in space.columns:
-            if c.kind == "onehot":
-                groups.setdefault(c.param, c.group)
-        self.groups = list(groups.values())
-
-    def encode(self, values: dict) -> np.ndarray:
-        """A configuration -> its feature vector (inactive columns at `fill`)."""
-        return self.space.encode(values, fill=self.fill)[0]
-
-    def decode(self, x: np.ndarray) -> dict:
-        return self.space.decode(np.where(x < 0.0, 0.0, x))
-
-    def canonical(self, x: np.ndarray) -> np.ndarray:
-        """Rows moved onto valid, consistently masked feature vectors."""
-        x = np.atleast_2d(x)
-        if not self.conditional:
-            return self.space.snap(x)
-        return np.array([self.encode(self.decode(row)) for row in x]).reshape(len(x), self.dim)
-
-    def active(self, x: np.ndarray) -> np.ndarray:
-        """Column activity of one feature vector."""
-        if not self.conditional:
-            return np.ones(self.dim, dtype=bool)
-        return self.space.encode(self.decode(x))[1]
-
-    def from_unit(self, u: np.ndarray) -> np.ndarray:
-        """Uniform points `[m, dim]` -> valid feature vectors spread like the prior.
-
-        Discrete columns are uniform over their levels, one-hot groups uniform
-        over categories (the group's first coordinate picks), continuous columns
-        uniform on the sampling scale.
-        """
-        x = np.array(u, dtype=float, copy=True)
-        for j, levels in self.discrete:
-            x[:, j] = np.minimum(np.floor(u[:, j] * levels), levels - 1) / (levels - 1)
-        for g in self.groups:
-            pick = np.minimum(np.floor(u[:, g[0]] * len(g)), len(g) - 1).astype(int)
-            x[:, list(g)] = 0.0
-            x[np.arange(len(x)), np.asarray(g)[pick]] = 1.0
-        for j, c in enumerate(self.space.columns):
-            if c.kind == "discrete" and c.levels <= 1:
-                x[:, j] = 0.5
-        return self.canonical(x) if self.conditional else x
-
-    def perturb(
-        self, anchors: np.ndarray, n: int, rng: np.random.Generator, scale: float
-    ) -> np.ndarray:
-        """`n` random local moves around the rows of `anchors`."""
-        if len(anchors) == 0 or n <= 0:
-            return np.empty((0, self.dim))
-        base = anchors[rng.integers(len(anchors), size=n)].copy()
-        cont = np.flatnonzero(self.continuous)
-        if cont.size:
-            step = rng.normal(0.0, scale, size=(n, cont.size))
-            base[:, cont] = np.clip(base[:, cont] + step, 0.0, 1.0)
-        p_move = 1.0 / max(1, len(self.discrete) + len(self.groups))
-        for j, levels in self.discrete:
-            move = rng.random(n) < p_move
-            delta = rng.choice([-1.0, 1.0], size=n) / (levels - 1)
-            base[move, j] = np.clip(base[move, j] + delta[move], 0.0, 1.0)
-        for g in self.groups:
-            move = rng.random(n) < p_move
-            pick = rng.integers(len(g), size=n)
-            rows = np.flatnonzero(move)
-            base[np.ix_(rows, list(g))] = 0.0
-            base[rows, np.asarray(g)[pick[rows]]] = 1.0
-        if self.conditional:
-            # Undo the fill on inactive columns so decode sees in-range numbers.
-            return self.canonical(base)
-        return self.space.snap(base)
-
-    def neighbours(self, x: np.ndarray, active: np.ndarray) -> np.ndarray:
-        """Single-column moves from `x` on its active discrete and one-hot columns."""
-        rows = []
-        for j, levels in self.discrete:
-            if not active[j]:
-                continue
-            current = int(round(x[j] * (levels - 1)))
-            if levels <= _ALL_LEVELS:
-                targets = [i for i in range(levels) if i != current]
-            else:  # long grids: steps of 1, 2, 4, ... both ways
-                steps = [2**k for k in range(int(math.log2(levels)) + 1)]
-                targets = [current + s for s in steps] + [current - s for s in steps]
-            for i in targets:
-                if 0 <= i < levels:
-                    y = x.copy()
-                    y[j] = i / (levels - 1)
-                    rows.append(y)
-        for g in self.groups:
-            if not active[g[0]]:
-                continue
-            for c in g:
-                if x[c] < 0.5:
-                    y = x.copy()
-                    y[list(g)] = 0.0
-                    y[c] = 1.0
-                    rows.append(y)
-        if not rows:
-            return np.empty((0, self.dim))
-        out = np.array(rows)
-        return self.canonical(out) if self.conditional else out
 
 
 def _sobol(d: int, m: int, rng: np.random.Generator) -> np.ndarray:
@@ -190,6 +62,8 @@ def _refine(
     maxiter: int,
     max_rounds: int,
 ) -> tuple[np.ndarray, float]:
+    """Local ascent from `x0`: L-BFGS-B on the active continuous columns, then the
+    best discrete neighbour, alternating until neither improves (`max_rounds` at most)."""
     x, value = x0.copy(), float(value0)
     for _ in range(max_rounds):
         improved = False
@@ -232,7 +106,7 @@ def _refine(
 
 
 def optimize_acquisition(
-    space: Any,
+    space: Space,
     acq: AcqFn,
     acq_grad: AcqGradFn,
     rng: np.random.Generator,
@@ -245,12 +119,11 @@ def optimize_acquisition(
     maxiter: int = 200,
     max_rounds: int = 4,
     max_grid: int = 4096,
-    fill: float = INACTIVE_FILL,
 ) -> dict | None:
     """The valid, non-excluded configuration with the highest acquisition found.
 
     Args:
-        space: The search space (`keras_hpx.space.Space`).
+        space: The search space.
         acq: Acquisition of feature rows `[m, d] -> [m]` (higher is better).
         acq_grad: `x [d] -> (value, gradient [d])` for one feature vector.
         rng: Source of randomness (seeds the Sobol sequence and the perturbations).
@@ -266,14 +139,13 @@ def optimize_acquisition(
         max_rounds: Alternations of continuous and discrete moves. Defaults to `4`.
         max_grid: Discrete spaces with at most this many configurations are
             enumerated exactly instead. Defaults to `4096`.
-        fill: Feature value of inactive columns. Defaults to `INACTIVE_FILL`.
 
     Returns:
         The active values of the chosen configuration, or `None` when every
         configuration found is excluded (for a small discrete space: when the
         space is exhausted).
     """
-    enc = SpaceEncoder(space, fill)
+    enc = SpaceEncoder(space)
     excluded = excluded if isinstance(excluded, (set, frozenset, dict)) else set(excluded)
 
     if space.is_discrete and space.grid_size() <= max_grid:

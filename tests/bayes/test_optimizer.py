@@ -1,3 +1,5 @@
+import dataclasses
+import json
 import math
 
 import numpy as np
@@ -5,8 +7,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from keras_hpx.bayes import BayesianOptimizer, clean_scores, suggest
-from keras_hpx.bayes.optimize import INACTIVE_FILL, SpaceEncoder
+from keras_hpx.bayes import (
+    BayesianOptimizer,
+    ExpectedImprovement,
+    Matern32,
+    Matern52,
+    Prior,
+    clean_scores,
+)
 from keras_hpx.space import Param, Space
 from keras_hpx.testing.functions import BRANIN_MIN, branin
 
@@ -113,13 +121,14 @@ def test_exhausted_discrete_space_returns_none():
     space = Space([Param("a", "choice", values=("x", "y", "z")), Param("b", "int", 1, 3, step=1)])
     rng = np.random.default_rng(0)
     obs, excluded = [], set()
+    opt = BayesianOptimizer()
     for i in range(9):
-        v = suggest(space, obs, rng, excluded=excluded)
+        v = opt.suggest(space, obs, rng, excluded=excluded)
         assert v is not None and space.key(v) not in excluded
         excluded.add(space.key(v))
         obs.append((v, float(i % 4)))
     assert len(excluded) == 9
-    assert suggest(space, obs, rng, excluded=excluded) is None
+    assert opt.suggest(space, obs, rng, excluded=excluded) is None
 
 
 def test_pending_points_make_concurrent_suggestions_differ():
@@ -149,45 +158,28 @@ def test_failed_observations_do_not_crash_and_count_as_bad(bad):
     # A failed trial right at the global optimum region must not attract the search.
     failed = {"x1": math.pi, "x2": 2.275}
     obs.append((failed, bad))
-    v = suggest(BRANIN, obs, rng, excluded={BRANIN.key(o[0]) for o in obs})
+    v = BayesianOptimizer().suggest(BRANIN, obs, rng, excluded={BRANIN.key(o[0]) for o in obs})
     assert BRANIN.is_valid(v)
     scores = clean_scores([s for _, s in obs])
     assert np.all(np.isfinite(scores))
     assert scores[-1] == max(branin(o[0]) for o in obs[:-1])
 
 
-def test_clean_scores():
-    out = clean_scores([1.0, float("nan"), None, 3.0, float("-inf"), "x"])
-    np.testing.assert_array_equal(out, [1.0, 3.0, 3.0, 3.0, 3.0, 3.0])
-    assert np.all(np.isnan(clean_scores([None, float("nan")])))
-    assert clean_scores([]).shape == (0,)
-
-
 def test_all_failed_or_no_observations_fall_back_to_random():
     rng = np.random.default_rng(0)
     for obs in ([], [({"x1": 0.0, "x2": 1.0}, None), ({"x1": 1.0, "x2": 1.0}, float("nan"))]):
-        v = suggest(BRANIN, obs, rng)
+        v = BayesianOptimizer().suggest(BRANIN, obs, rng)
         assert BRANIN.is_valid(v)
 
 
 def test_same_seed_same_suggestion():
     obs = _random_obs(MIXED, 10, np.random.default_rng(1), _mixed_score)
-    a = suggest(MIXED, obs, np.random.default_rng(5))
-    b = suggest(MIXED, obs, np.random.default_rng(5))
+    a = BayesianOptimizer().suggest(MIXED, obs, np.random.default_rng(5))
+    b = BayesianOptimizer().suggest(MIXED, obs, np.random.default_rng(5))
     assert a == b
 
 
-def test_conditional_space_masks_inactive_parameters():
-    enc = SpaceEncoder(MIXED)
-    adam = {"lr": 0.01, "units": 32, "act": "relu", "bn": True, "opt": "adam"}
-    x_adam = enc.encode(adam)
-    # The inactive momentum column holds the fill value, not a default.
-    momentum_col = [
-        j for j, c in enumerate(MIXED.columns) if MIXED.params[c.param].name == "momentum"
-    ]
-    assert np.all(x_adam[momentum_col] == INACTIVE_FILL)
-    # A momentum value left in an inactive configuration does not change its encoding.
-    np.testing.assert_array_equal(enc.encode({**adam, "momentum": 0.5}), x_adam)
+def test_conditional_space_proposals_keep_the_activity_pattern():
     rng = np.random.default_rng(2)
     obs = _random_obs(MIXED, 15, rng, _mixed_score)
     excluded = {MIXED.key(v) for v, _ in obs}
@@ -204,19 +196,136 @@ def test_conditional_space_masks_inactive_parameters():
 def test_every_kernel_and_acquisition_runs(kernel, acquisition):
     rng = np.random.default_rng(0)
     obs = _random_obs(BRANIN, 8, rng, branin)
-    v = suggest(BRANIN, obs, rng, kernel=kernel, acquisition=acquisition, n_candidates=128)
+    opt = BayesianOptimizer(kernel, acquisition, n_candidates=128)
+    v = opt.suggest(BRANIN, obs, rng)
     assert BRANIN.is_valid(v)
 
 
-def test_bad_arguments_raise():
-    with pytest.raises(ValueError, match="acquisition='bogus'"):
-        BayesianOptimizer(acquisition="bogus")
-    with pytest.raises(ValueError, match="kernel='bogus'"):
-        BayesianOptimizer(kernel="bogus")
-    with pytest.raises(ValueError, match="max_fit=1"):
-        BayesianOptimizer(max_fit=1)
-    with pytest.raises(TypeError, match="rng=0"):
-        suggest(BRANIN, [], 0)
+@pytest.mark.parametrize(
+    "kwargs, error, pattern",
+    [
+        ({"kernel": "bogus"}, ValueError, r"kernel='bogus'"),
+        ({"kernel": 3}, TypeError, r"kernel=3"),
+        ({"acquisition": "bogus"}, ValueError, r"acquisition='bogus'"),
+        ({"xi": -0.1}, ValueError, r"Received: xi=-0\.1$"),
+        ({"kappa": "2"}, TypeError, r"Received: kappa='2'$"),
+        ({"max_fit": 1}, ValueError, r"integer >= 2\. Received: max_fit=1$"),
+        ({"max_fit": 2.5}, TypeError, r"Received: max_fit=2\.5$"),
+        ({"n_candidates": 0}, ValueError, r"Received: n_candidates=0$"),
+        ({"n_starts": -1}, ValueError, r"Received: n_starts=-1$"),
+        ({"n_starts": True}, TypeError, r"Received: n_starts=True$"),
+        ({"warp": "yes"}, TypeError, r"Received: warp='yes'$"),
+        ({"min_noise": 0.0}, ValueError, r"positive number or None\. Received: min_noise=0\.0$"),
+        ({"min_noise": float("nan")}, ValueError, r"Received: min_noise=nan$"),
+        ({"prior": {"noise_rate": 1.0}}, TypeError, r"Received: prior=\{'noise_rate': 1\.0\}$"),
+    ],
+)
+def test_bad_arguments_raise(kwargs, error, pattern):
+    with pytest.raises(error, match=pattern):
+        BayesianOptimizer(**kwargs)
+
+
+def test_rng_must_be_a_generator():
+    with pytest.raises(TypeError, match="Received: rng=0$"):
+        BayesianOptimizer().suggest(BRANIN, [], 0)
+
+
+# ----- injected pieces and configuration ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"kernel": "rbf", "acquisition": "ucb", "kappa": 1.5, "warp": False},
+        {"kernel": Matern32(), "acquisition": ExpectedImprovement(xi=0.05), "max_fit": 20},
+        {"acquisition": "pi", "n_candidates": 64, "n_starts": 2, "min_noise": 1e-4},
+        {"prior": Prior(lengthscale_weight=0.5, noise_rate=10.0), "min_noise": 1e-6},
+    ],
+)
+def test_config_round_trips_through_json_and_proposes_the_same(kwargs):
+    opt = BayesianOptimizer(**kwargs)
+    config = opt.get_config()
+    again = BayesianOptimizer.from_config(json.loads(json.dumps(config)))
+    assert again.get_config() == config
+    assert repr(again) == repr(opt)
+    assert type(again.kernel) is type(opt.kernel)
+    assert type(again.acquisition) is type(opt.acquisition)
+    assert again.prior == opt.prior and again.min_noise == opt.min_noise
+    obs = _random_obs(BRANIN, 8, np.random.default_rng(3), branin)
+    a = opt.suggest(BRANIN, obs, np.random.default_rng(4))
+    b = again.suggest(BRANIN, obs, np.random.default_rng(4))
+    assert a == b
+
+
+def test_config_is_plain_data_with_every_setting():
+    config = BayesianOptimizer().get_config()
+    assert config == {
+        "kernel": "matern52",
+        "acquisition": "logei",
+        "xi": 0.0,
+        "kappa": None,
+        "max_fit": 150,
+        "n_candidates": 2048,
+        "n_starts": 10,
+        "warp": True,
+        "min_noise": None,
+        "prior": None,
+    }
+    prior = Prior(noise_shape=2.0)
+    config = BayesianOptimizer(prior=prior).get_config()
+    assert config["prior"] == {**dataclasses.asdict(Prior()), "noise_shape": 2.0}
+    # A partial config takes the defaults for the rest.
+    assert BayesianOptimizer.from_config({"kernel": "rbf"}).get_config() == {
+        **BayesianOptimizer().get_config(),
+        "kernel": "rbf",
+    }
+
+
+def test_from_config_refuses_what_it_cannot_rebuild():
+    class MyKernel(Matern52):
+        pass
+
+    config = BayesianOptimizer(MyKernel()).get_config()
+    assert config["kernel"].endswith("MyKernel")
+    with pytest.raises(ValueError, match="kernel="):
+        BayesianOptimizer.from_config(config)
+    with pytest.raises(ValueError, match="unknown: \\['n_trials'\\]"):
+        BayesianOptimizer.from_config({"n_trials": 3})
+    with pytest.raises(TypeError, match="Received: config="):
+        BayesianOptimizer.from_config([("kernel", "rbf")])
+    with pytest.raises(ValueError, match="config\\['prior'\\]"):
+        BayesianOptimizer.from_config({"prior": {"width": 1.0}})
+    with pytest.raises(ValueError, match="Received: max_fit=0"):
+        BayesianOptimizer.from_config({"max_fit": 0})
+
+
+def test_prior_and_noise_floor_reach_the_gaussian_process():
+    obs = _random_obs(BRANIN, 10, np.random.default_rng(0), branin)
+    opt = BayesianOptimizer(min_noise=0.25, n_candidates=64, n_starts=1)
+    opt.suggest(BRANIN, obs, np.random.default_rng(0))
+    assert opt.last_params.noise_var >= 0.25
+    # A very strong length-scale prior pins the length scales at its mode, 1.
+    opt = BayesianOptimizer(prior=Prior(lengthscale_weight=1e4), n_candidates=64, n_starts=1)
+    opt.suggest(BRANIN, obs, np.random.default_rng(0))
+    np.testing.assert_allclose(opt.last_params.lengthscales, 1.0, atol=1e-2)
+    default = BayesianOptimizer(n_candidates=64, n_starts=1)
+    default.suggest(BRANIN, obs, np.random.default_rng(0))
+    assert not np.allclose(default.last_params.lengthscales, 1.0, atol=1e-2)
+
+
+def test_reset_forgets_the_warm_start():
+    obs = _random_obs(BRANIN, 8, np.random.default_rng(0), branin)
+    opt = BayesianOptimizer(n_candidates=64, n_starts=1)
+    assert opt.last_params is None
+    opt.suggest(BRANIN, obs, np.random.default_rng(0))
+    assert opt.last_params is not None
+    opt.reset()
+    assert opt.last_params is None
+    # Without a warm start the next call is the same as a fresh optimizer's.
+    fresh = BayesianOptimizer(n_candidates=64, n_starts=1)
+    rng_a, rng_b = np.random.default_rng(1), np.random.default_rng(1)
+    assert opt.suggest(BRANIN, obs, rng_a) == fresh.suggest(BRANIN, obs, rng_b)
 
 
 def test_branin_smoke_beats_random_search():
@@ -234,15 +343,3 @@ def test_branin_smoke_beats_random_search():
     best = min(s for _, s in obs)
     assert best - BRANIN_MIN < 0.1 * (np.median(random_best) - BRANIN_MIN)
     assert best - BRANIN_MIN < 1e-2
-
-
-def test_warp_scores_is_monotone_and_tames_a_long_tail():
-    from keras_hpx.bayes.optimizer import warp_scores
-
-    y = np.array([0.4, 0.5, 0.9, 2.0, 8.0, 300.0])
-    w = warp_scores(y)
-    assert np.all(np.diff(w) > 0)  # the ranking is kept
-    z = (y - y.mean()) / y.std()
-    # The outlier no longer squeezes the good scores together.
-    assert (w[1] - w[0]) / np.ptp(w) > 5 * (z[1] - z[0]) / np.ptp(z)
-    np.testing.assert_array_equal(warp_scores(np.array([1.0, 1.0, 2.0])), [1.0, 1.0, 2.0])

@@ -1,0 +1,75 @@
+"""Score transforms: raw observed scores -> targets the Gaussian process can fit.
+
+Scores are **minimised** (the oracle flips the sign of maximised objectives).
+
+* `clean_scores`: failed observations (score `None`, NaN, `+inf`, `-inf` or
+  anything not convertible to float) count as the worst finite score observed:
+  bad, never 0 and never "best". They keep the model away from regions that
+  crash without distorting the scale.
+* `warp_scores`: a fitted Yeo-Johnson power transform, monotone (the ranking is
+  unchanged) and closer to the Gaussian the GP assumes on skewed objectives.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import scipy.stats
+
+__all__ = ["clean_scores", "warp_scores"]
+
+
+def clean_scores(scores: Sequence[Any]) -> np.ndarray:
+    """Scores -> floats, non-finite or missing ones replaced by the worst finite one.
+
+    Args:
+        scores: Scores to minimise; `None`, NaN, `+inf`, `-inf` and anything not
+            convertible to float mark failed observations.
+
+    Returns:
+        A float array; all NaN when no score is finite.
+    """
+    out = np.full(len(scores), np.nan)
+    for i, s in enumerate(scores):
+        try:
+            v = float(s)
+        except (TypeError, ValueError):
+            continue
+        if math.isfinite(v):
+            out[i] = v
+    finite = np.isfinite(out)
+    if finite.any():
+        out[~finite] = np.max(out[finite])
+    return out
+
+
+def warp_scores(y: np.ndarray) -> np.ndarray:
+    """A monotone Yeo-Johnson power transform of standardised scores, fitted by MLE.
+
+    Objectives are often skewed: a loss with a long tail of bad runs, or a flat
+    landscape with one deep well. The transform (`scipy.stats.yeojohnson`, as
+    HEBO does: Cowen-Rivers et al., 2022) makes the scores closer to Gaussian,
+    which the GP assumes, without changing their order. Identity when there
+    are fewer than 3 distinct scores or the fit fails.
+
+    Args:
+        y: Finite scores, shape `(n,)`.
+
+    Returns:
+        The transformed scores, shape `(n,)`.
+    """
+    y = np.asarray(y, dtype=float)
+    if len(y) < 3 or len(np.unique(y)) < 3:
+        return y
+    z = (y - y.mean()) / y.std()
+    try:
+        with np.errstate(all="ignore"):
+            out = scipy.stats.yeojohnson(z)[0]
+    except (ValueError, FloatingPointError, OverflowError):  # pragma: no cover
+        return z
+    if not np.all(np.isfinite(out)) or np.std(out) <= 0:
+        return z
+    return out

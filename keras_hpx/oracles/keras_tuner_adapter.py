@@ -1,0 +1,100 @@
+"""Everything keras-hpx needs from Keras Tuner beyond its public API, in one place.
+
+Supported: keras-tuner >= 1.4.7, < 1.5 (the range pinned in `pyproject.toml`).
+Each private name used below is read defensively, so a missing one fails here,
+with a message naming it, rather than deep inside a search.
+
+What is used, and why:
+
+* `LOCKS` / `THREADS` of `keras_tuner.src.engine.oracle`: the per-oracle lock
+  behind `@keras_tuner.synchronized`. Keras Tuner's decorator never releases
+  it when the wrapped call raises, which deadlocks the next caller from another
+  thread (a distributed chief with a timer, a user's thread). `synchronized`
+  here takes the same lock (so Keras Tuner's own decorated base methods, called
+  inside, see it as held by this thread) and always releases it.
+* `Oracle._retry_queue`: trials waiting to be rerun (after a crash or a retry).
+* `Oracle._directory`, `Oracle._project_name`, `Oracle._get_oracle_fname()`,
+  `Oracle._get_trial_dir()`: where the project's files live.
+* `Oracle._save_trial()`: overridden to write `trial.json` atomically.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import keras_tuner
+
+__all__ = [
+    "SUPPORTED",
+    "project_dir",
+    "retry_queue",
+    "synchronized",
+    "trial_dir",
+    "oracle_file",
+]
+
+SUPPORTED = ">=1.4.7,<1.5"
+
+try:
+    from keras_tuner.src.engine import oracle as _kt_oracle
+
+    _LOCKS = _kt_oracle.LOCKS
+    _THREADS = _kt_oracle.THREADS
+except (ImportError, AttributeError) as e:  # pragma: no cover - depends on the installed version
+    raise ImportError(
+        f"keras-hpx needs keras-tuner {SUPPORTED}; keras_tuner.src.engine.oracle.LOCKS/THREADS "
+        f"were not found in keras-tuner {getattr(keras_tuner, '__version__', '?')}."
+    ) from e
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def synchronized(func: F) -> F:
+    """Like `keras_tuner.synchronized`, but the lock is released when `func` raises.
+
+    Re-entrant per thread, and shares Keras Tuner's lock, so a Keras Tuner base
+    method decorated with Keras Tuner's own decorator can be called inside.
+    """
+
+    @functools.wraps(func)
+    def wrapped(self: Any, *args: Any, **kwargs: Any) -> Any:
+        name = threading.current_thread().name
+        if _THREADS[self] == name:
+            return func(self, *args, **kwargs)
+        _LOCKS[self].acquire()
+        _THREADS[self] = name
+        try:
+            return func(self, *args, **kwargs)
+        finally:
+            _THREADS[self] = None
+            _LOCKS[self].release()
+
+    return wrapped  # type: ignore[return-value]
+
+
+def retry_queue(oracle: Any) -> list:
+    """The oracle's queue of trial ids waiting to be rerun."""
+    return oracle._retry_queue
+
+
+def project_dir(oracle: Any) -> str | None:
+    """`<directory>/<project_name>` once the tuner has set it, else `None`."""
+    directory = getattr(oracle, "_directory", None)
+    name = getattr(oracle, "_project_name", None)
+    if directory is None or name is None:
+        return None
+    return os.path.join(str(directory), str(name))
+
+
+def oracle_file(oracle: Any) -> str:
+    """Path of `oracle.json`."""
+    return oracle._get_oracle_fname()
+
+
+def trial_dir(oracle: Any, trial_id: str) -> str:
+    """Directory of one trial (`trial_<id>`), created by Keras Tuner."""
+    return oracle._get_trial_dir(trial_id)
