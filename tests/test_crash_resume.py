@@ -47,18 +47,7 @@ def _kill_after(proc, directory, rows, timeout=120):
     proc.wait(timeout=30)
 
 
-def _oracle_names():
-    names = ["grid", "random"]
-    try:
-        import keras_hpx.oracles.bayesian  # noqa: F401
-
-        names.append("bayes")
-    except ImportError:
-        pass
-    return names
-
-
-@pytest.mark.parametrize("name", _oracle_names())
+@pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_kill_9_twice_then_resume(tmp_path, name):
     proc = _start(name, tmp_path, overwrite=True)
     _kill_after(proc, tmp_path, rows=3)
@@ -82,7 +71,7 @@ def test_kill_during_state_writes_leaves_a_loadable_file(tmp_path):
     target = tmp_path / "state.json"
     code = (
         "import sys\n"
-        "from keras_hpx.oracles.base import atomic_save_json\n"
+        "from keras_hpx.files import atomic_write_json as atomic_save_json\n"
         "big = {'x': list(range(200000))}\n"
         "i = 0\n"
         "while True:\n"

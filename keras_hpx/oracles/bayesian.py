@@ -22,7 +22,10 @@ import math
 import warnings
 from typing import Any, NamedTuple
 
+import numpy as np
+
 from keras_hpx.bayes.acquisition import AcquisitionFunction
+from keras_hpx.bayes.gp import GPParams
 from keras_hpx.bayes.kernels import Kernel
 from keras_hpx.bayes.optimizer import BayesianOptimizer
 from keras_hpx.checks import check_int, check_number, invalid
@@ -221,8 +224,9 @@ class BayesianOracle(HpxOracle):
         space = self.space
         if not len(space):
             return {} if not self.trials else None
-        if space is not self._model_space:  # new columns: the last fit is no warm start
-            self.optimizer.reset()
+        if space is not self._model_space:
+            if self._model_space is not None:  # new columns: the last fit is no warm start
+                self.optimizer.reset()
             self._model_space = space
         obs = self.observations()
         n_finite = sum(1 for _, s in obs.observed if s is not None)
@@ -254,6 +258,9 @@ class BayesianOracle(HpxOracle):
             "initial_sampler": self.sampler_name,
             "draws": self.initial_design.draws,
             "optimizer": self.optimizer.get_config(),
+            # The last fit warm-starts the next one: saved, so a resumed search
+            # proposes exactly what an uninterrupted one would have.
+            "warm_start": _params_to_dict(self.optimizer.last_params),
         }
         return state
 
@@ -280,8 +287,31 @@ class BayesianOracle(HpxOracle):
             sampler = get_sampler(name, self.seed)
         draws = saved.get("draws", state.get("random", {}).get("draws", 0))  # 0.1.0: "random"
         self.initial_design = PointSource(sampler, self.seed, draws=int(draws))
-        self.optimizer.reset()
+        self.optimizer.last_params = _params_from_dict(saved.get("warm_start"))
         self._model_space = None
+
+
+def _params_to_dict(params: GPParams | None) -> dict | None:
+    if params is None:
+        return None
+    return {
+        "lengthscales": [float(v) for v in np.ravel(params.lengthscales)],
+        "signal_var": float(params.signal_var),
+        "noise_var": float(params.noise_var),
+    }
+
+
+def _params_from_dict(data: Any) -> GPParams | None:
+    if not isinstance(data, dict):
+        return None
+    try:
+        return GPParams(
+            np.asarray(data["lengthscales"], dtype=float),
+            float(data["signal_var"]),
+            float(data["noise_var"]),
+        )
+    except (KeyError, TypeError, ValueError):
+        return None  # only a warm start: the next fit starts from the prior instead
 
 
 def _build_optimizer(
