@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 
@@ -49,6 +49,14 @@ def is_number(value: Any) -> bool:
     )
 
 
+@overload
+def check_int(
+    name: str, value: Any, minimum: int | None = ..., *, allow_none: Literal[False] = ...
+) -> int: ...
+@overload
+def check_int(
+    name: str, value: Any, minimum: int | None = ..., *, allow_none: bool
+) -> int | None: ...
 def check_int(
     name: str, value: Any, minimum: int | None = None, *, allow_none: bool = False
 ) -> int | None:
@@ -69,6 +77,26 @@ def check_int(
     return int(value)
 
 
+@overload
+def check_number(
+    name: str,
+    value: Any,
+    *,
+    minimum: float | None = ...,
+    positive: bool = ...,
+    allow_none: Literal[False] = ...,
+    what: str = ...,
+) -> float: ...
+@overload
+def check_number(
+    name: str,
+    value: Any,
+    *,
+    minimum: float | None = ...,
+    positive: bool = ...,
+    allow_none: bool,
+    what: str = ...,
+) -> float | None: ...
 def check_number(
     name: str,
     value: Any,
