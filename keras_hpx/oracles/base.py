@@ -41,8 +41,10 @@ import keras_tuner
 import numpy as np
 
 from keras_hpx import files, report
-from keras_hpx.checks import check_bool, check_int, invalid
+from keras_hpx.checks import check_bool, check_int, check_number, invalid
 from keras_hpx.oracles import keras_tuner_adapter as kta
+from keras_hpx.oracles import recovery
+from keras_hpx.oracles.leases import LeaseBook, LostLease
 from keras_hpx.oracles.reporter import SearchSnapshot, TrialReporter
 from keras_hpx.oracles.tried import TriedIndex
 from keras_hpx.oracles.warm_start import WarmStartQueue
@@ -84,6 +86,13 @@ class HpxOracle(keras_tuner.Oracle):
             Defaults to `None`.
         stop_rules: More search-level rules (`keras_hpx.stopping.search.SearchRule`),
             checked after `max_time`, `target` and `patience`. Defaults to `()`.
+        trial_timeout: Seconds a running trial may go without a report (an
+            epoch's report, or a heartbeat from a keras-hpx callback) before
+            its worker is taken for dead: the trial is rerun on another worker
+            (and failed if it loses a second worker), the worker is forgotten so
+            the chief can exit. Without a keras-hpx callback in the trial, Keras
+            Tuner reports only when a trial ends: set it above your longest
+            trial then. Defaults to `None` (wait for ever, as Keras Tuner).
         progress: Print one line per finished trial (k of N, best so far, time
             left). Defaults to `False`.
     """
@@ -103,6 +112,7 @@ class HpxOracle(keras_tuner.Oracle):
         target: float | None = None,
         patience: int | None = None,
         stop_rules: Sequence[SearchRule] = (),
+        trial_timeout: float | None = None,
         progress: bool = False,
     ):
         # Everything is validated before any state exists.
@@ -113,6 +123,9 @@ class HpxOracle(keras_tuner.Oracle):
         check_bool("allow_new_entries", allow_new_entries)
         check_bool("tune_new_entries", tune_new_entries)
         check_bool("progress", progress)
+        check_number(
+            "trial_timeout", trial_timeout, positive=True, allow_none=True, what="number of seconds"
+        )
         rules = search_rules(max_time=max_time, target=target, patience=patience)
         extra = list(stop_rules) if isinstance(stop_rules, (list, tuple)) else None
         if extra is None or not all(isinstance(r, SearchRule) for r in extra):
@@ -151,6 +164,9 @@ class HpxOracle(keras_tuner.Oracle):
         self.reporter = TrialReporter(progress=progress)
         self.warm_start = WarmStartQueue()
         self.search_end: SearchEnd | None = None
+        self.trial_timeout = None if trial_timeout is None else float(trial_timeout)
+        self.leases = None if trial_timeout is None else LeaseBook(trial_timeout)
+        self.damaged_trials: set[str] = set()
         # Saved with the oracle.
         self._elapsed_before = 0.0
         self._start_times: dict[str, float] = {}
@@ -200,7 +216,7 @@ class HpxOracle(keras_tuner.Oracle):
         order = self.start_order
         for trial_id in order[self._indexed_upto :]:
             trial = self.trials.get(trial_id)
-            if trial is not None:
+            if trial is not None and trial_id not in self.damaged_trials:
                 self._tried.add(trial_id, trial.hyperparameters.values)
         self._indexed_upto = len(order)
         return self._tried
@@ -255,13 +271,71 @@ class HpxOracle(keras_tuner.Oracle):
 
     @kta.synchronized
     def _create_trial(self, tuner_id: str) -> Any:
+        if self.leases is not None:
+            for lost in self.leases.expired(
+                [(t, trial.trial_id) for t, trial in self.ongoing_trials.items()]
+            ):
+                self._lease_lost(lost)
         trial = super().create_trial(tuner_id)
-        if trial.status == Status.RUNNING and trial.trial_id not in self._start_times:
-            self._start_times[trial.trial_id] = time.time()  # a retried trial
+        if trial.status == Status.RUNNING:
+            if trial.trial_id not in self._start_times:
+                self._start_times[trial.trial_id] = time.time()  # a retried trial
+            if self.leases is not None:
+                self.leases.heard(trial.trial_id)
+        return trial
+
+    def _lease_lost(self, lost: LostLease) -> None:
+        """A worker went silent: forget it, and rerun its trial (or fail it, the second time)."""
+        trial = self.trials[lost.trial_id]
+        self.ongoing_trials.pop(lost.tuner_id, None)
+        self.tuner_ids.discard(lost.tuner_id)  # so the chief can exit without it
+        message = "lease lost: " + lost.describe(self.trial_timeout or 0.0)
+        trial.message = message
+        trial.metrics = kta.new_metrics()  # the rerun starts clean; late reports are dropped
+        if self._curves is not None:
+            for by_trial in self._curves.values():
+                by_trial.pop(lost.trial_id, None)
+        if lost.losses >= 2:
+            warnings.warn(f"keras-hpx: trial {lost.trial_id} failed: {message}.", stacklevel=3)
+            trial.status = Status.FAILED
+            self.end_order.append(lost.trial_id)
+            self._report_end(trial)
+        else:
+            warnings.warn(
+                f"keras-hpx: trial {lost.trial_id}: {message}; it is rerun by the next worker.",
+                stacklevel=3,
+            )
+            trial.status = Status.INVALID  # Keras Tuner's "waiting for a retry"
+            kta.retry_queue(self).append(lost.trial_id)
+        self._save_trial(trial)
+        self.save()
+
+    def _lost(self, trial_id: str) -> bool:
+        """Whether `trial_id` lost its worker and is not running again yet (late reports)."""
+        if self.leases is None:
+            return False
+        trial = self.trials.get(trial_id)
+        return trial is not None and trial.status != Status.RUNNING
+
+    @kta.synchronized
+    def get_trial(self, trial_id: str) -> Any:
+        """The trial; from the trial's own worker, also a heartbeat (keeps its lease)."""
+        trial = super().get_trial(trial_id)
+        if self.leases is not None and trial.status == Status.RUNNING:
+            self.leases.heard(trial_id)
         return trial
 
     @kta.synchronized
     def update_trial(self, trial_id: str, metrics: dict, step: int = 0) -> Any:
+        if self._lost(trial_id):
+            warnings.warn(
+                f"keras-hpx: a late report for trial {trial_id}, whose worker was taken for "
+                "dead, is ignored.",
+                stacklevel=2,
+            )
+            return self.trials[trial_id]
+        if self.leases is not None:
+            self.leases.heard(trial_id)
         trial = super().update_trial(trial_id, metrics, step=step)
         if self._curves is not None:
             self._index_curves(trial, metrics)
@@ -273,6 +347,13 @@ class HpxOracle(keras_tuner.Oracle):
 
     @kta.synchronized
     def end_trial(self, trial: Any) -> None:
+        if self._lost(trial.trial_id):
+            warnings.warn(
+                f"keras-hpx: the late result of trial {trial.trial_id}, whose worker was taken "
+                "for dead, is ignored (the trial is rerun).",
+                stacklevel=2,
+            )
+            return
         self._in_end_trial = True  # one state write at the end instead of two
         try:
             super().end_trial(trial)
@@ -281,21 +362,26 @@ class HpxOracle(keras_tuner.Oracle):
         trial_id = trial.trial_id
         stored = self.trials[trial_id]
         self._tried_index().add(trial_id, stored.hyperparameters.values)  # new hps may appear
+        if self.leases is not None:
+            self.leases.forget(trial_id)
         if stored.status in Status.FINISHED:
-            start = self._start_times.pop(trial_id, None)
-            seconds = None if start is None else time.time() - start
-            try:
-                self.reporter.trial_ended(
-                    stored,
-                    self.space.active_values(stored.hyperparameters.values),
-                    seconds,
-                    self._early_stops.get(trial_id),
-                    kta.project_dir(self),
-                    self._snapshot(),
-                )
-            except Exception as e:  # reporting is a courtesy; the search goes on
-                warnings.warn(f"Could not report trial {trial_id}: {e!r}", stacklevel=2)
+            self._report_end(stored)
         self.save()
+
+    def _report_end(self, trial: Any) -> None:
+        start = self._start_times.pop(trial.trial_id, None)
+        seconds = None if start is None else time.time() - start
+        try:
+            self.reporter.trial_ended(
+                trial,
+                self.space.active_values(trial.hyperparameters.values),
+                seconds,
+                self._early_stops.get(trial.trial_id),
+                kta.project_dir(self),
+                self._snapshot(),
+            )
+        except Exception as e:  # reporting is a courtesy; the search goes on
+            warnings.warn(f"Could not report trial {trial.trial_id}: {e!r}", stacklevel=2)
 
     def score_trial(self, trial: Any) -> None:
         """Scores a trial; a NaN or infinite objective or metric makes it fail, with a reason.
@@ -457,6 +543,8 @@ class HpxOracle(keras_tuner.Oracle):
             "start_times": self._start_times,
             "early_stops": {k: v.to_dict() for k, v in self._early_stops.items()},
             "search_end": None if self.search_end is None else self.search_end.to_dict(),
+            "damaged_trials": sorted(self.damaged_trials),
+            "lease_losses": {} if self.leases is None else dict(self.leases.losses),
         }
         return state
 
@@ -475,15 +563,67 @@ class HpxOracle(keras_tuner.Oracle):
         end = SearchEnd.from_dict(hpx.get("search_end", hpx.get("stop_reason")))
         # Running out of space is re-judged after a resume; any other end is kept.
         self.search_end = end if end is not None and end.final else None
+        self.damaged_trials = set(hpx.get("damaged_trials", [])) | self.damaged_trials
+        if self.leases is not None:
+            self.leases.losses.update(hpx.get("lease_losses", {}))
         self._space_cache = None
         self._tried = None
         self._curves = None
 
+    def reload(self) -> None:
+        """Reads the project back (`overwrite=False`), every file checked.
+
+        A damaged `trial.json` costs that trial (kept as `FAILED`, a warning names
+        the file); a damaged `oracle.json` is replaced by its previous generation.
+        See `keras_hpx.oracles.recovery`.
+
+        Raises:
+            keras_hpx.files.DamagedFileError: `oracle.json` and its previous
+                generation are both unreadable (the message says how to recover).
+        """
+        loaded = recovery.load_project(self)
+        self.trials.update(loaded.trials)
+        for trial_id, path in loaded.damaged.items():
+            self.trials[trial_id] = recovery.placeholder_for(loaded.state, trial_id, path)
+        self.damaged_trials |= set(loaded.damaged)
+        try:
+            self.set_state(loaded.state)
+        except KeyError as e:  # as Keras Tuner says it
+            raise RuntimeError(
+                "Error reloading `Oracle` from existing project. If you did not mean to "
+                "reload from an existing project, change the `project_name` or pass "
+                f"`overwrite=True` when creating the `Tuner`. Found existing project at: "
+                f"{kta.project_dir(self)}"
+            ) from e
+        for trial in self.ongoing_trials.values():  # running at the crash: rerun them
+            kta.retry_queue(self).append(trial.trial_id)
+        self.ongoing_trials = {}
+        for trial_id in loaded.damaged:
+            self._save_trial(self.trials[trial_id])
+        if loaded.damaged or loaded.used_previous:
+            self.save()
+
     def save(self) -> None:
-        """Writes `oracle.json` atomically."""
+        """Writes `oracle.json` atomically, keeping the previous generation beside it.
+
+        Raises:
+            OSError: the state could not be written (the message names the file);
+                the last good state is untouched and still loads.
+        """
         if self._in_end_trial:
             return
-        files.atomic_write_json(kta.oracle_file(self), self.get_state())
+        path = kta.oracle_file(self)
+        state = self.get_state()
+        recovery.keep_previous(path)
+        try:
+            files.atomic_write_json(path, state)
+        except OSError as e:
+            raise OSError(
+                e.errno,
+                f"keras-hpx could not save the search state to {path}: {e.strerror or e}. "
+                "The last saved state is intact: free space or fix the directory, then "
+                "resume with overwrite=False",
+            ) from e
 
     def _save_trial(self, trial: Any) -> None:
         # Keras Tuner rewrites trial.json at every report; a running trial is rerun
@@ -491,6 +631,11 @@ class HpxOracle(keras_tuner.Oracle):
         # when it ends, not at every epoch.
         if trial.status == Status.RUNNING and trial.metrics.metrics:
             return
-        files.atomic_write_json(
-            os.path.join(kta.trial_dir(self, trial.trial_id), "trial.json"), trial.get_state()
-        )
+        path = os.path.join(kta.trial_dir(self, trial.trial_id), "trial.json")
+        try:
+            files.atomic_write_json(path, trial.get_state())
+        except OSError as e:
+            raise OSError(
+                e.errno,
+                f"keras-hpx could not save trial {trial.trial_id} to {path}: {e.strerror or e}",
+            ) from e

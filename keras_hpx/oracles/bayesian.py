@@ -206,8 +206,8 @@ class BayesianOracle(HpxOracle):
         observed, pending, excluded = [], [], set()
         for trial_id in self.start_order:
             trial = self.trials.get(trial_id)
-            if trial is None:
-                continue
+            if trial is None or trial_id in self.damaged_trials:
+                continue  # a damaged trial's values are unknown
             values = space.active_values(trial.hyperparameters.values)
             excluded.add(space.key(values))
             if trial_id in running_ids or trial.status == Status.RUNNING:

@@ -15,7 +15,10 @@ What is used, and why:
 * `Oracle._retry_queue`: trials waiting to be rerun (after a crash or a retry).
 * `Oracle._directory`, `Oracle._project_name`, `Oracle._get_oracle_fname()`,
   `Oracle._get_trial_dir()`: where the project's files live.
-* `Oracle._save_trial()`: overridden to write `trial.json` atomically.
+* `Oracle._save_trial()`: overridden to write `trial.json` atomically;
+  `Oracle.reload()`: overridden to check every file it reads.
+* `keras_tuner.src.engine.metrics_tracking.MetricsTracker`: a fresh, empty
+  metrics record for a trial that is rerun after its worker was lost.
 """
 
 from __future__ import annotations
@@ -30,24 +33,31 @@ import keras_tuner
 
 __all__ = [
     "SUPPORTED",
+    "new_metrics",
+    "oracle_file",
     "project_dir",
     "retry_queue",
     "synchronized",
     "trial_dir",
-    "oracle_file",
+    "trial_from_state",
+    "new_trial",
 ]
 
 SUPPORTED = ">=1.4.7,<1.5"
 
 try:
+    from keras_tuner.src.engine import metrics_tracking as _kt_metrics
     from keras_tuner.src.engine import oracle as _kt_oracle
+    from keras_tuner.src.engine import trial as _kt_trial
 
     _LOCKS = _kt_oracle.LOCKS
     _THREADS = _kt_oracle.THREADS
+    _MetricsTracker = _kt_metrics.MetricsTracker
+    _Trial = _kt_trial.Trial
 except (ImportError, AttributeError) as e:  # pragma: no cover - depends on the installed version
     raise ImportError(
-        f"keras-hpx needs keras-tuner {SUPPORTED}; keras_tuner.src.engine.oracle.LOCKS/THREADS "
-        f"were not found in keras-tuner {getattr(keras_tuner, '__version__', '?')}."
+        f"keras-hpx needs keras-tuner {SUPPORTED}; a private part it uses ({e}) was not found "
+        f"in keras-tuner {getattr(keras_tuner, '__version__', '?')}."
     ) from e
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -98,3 +108,18 @@ def oracle_file(oracle: Any) -> str:
 def trial_dir(oracle: Any, trial_id: str) -> str:
     """Directory of one trial (`trial_<id>`), created by Keras Tuner."""
     return oracle._get_trial_dir(trial_id)
+
+
+def new_metrics() -> Any:
+    """An empty `MetricsTracker` (a trial's metrics record)."""
+    return _MetricsTracker()
+
+
+def trial_from_state(state: dict) -> Any:
+    """A `Trial` from the content of its `trial.json`."""
+    return _Trial.from_state(state)
+
+
+def new_trial(hyperparameters: Any, trial_id: str, status: str) -> Any:
+    """A `Trial` with the given space (its values empty), id and status."""
+    return _Trial(hyperparameters=hyperparameters, trial_id=trial_id, status=status)
