@@ -113,7 +113,7 @@ def main() -> int:
 
     import keras
 
-    from keras_hpx.tensorboard.server import TensorBoardServer
+    from keras_hpx.testing.tensorboard_server import TensorBoardServer
 
     root = args.keep or tempfile.mkdtemp(prefix="hpx-hparams-bench-")
     run(args.warmup, args.epochs, False, os.path.join(root, "warmup"))  # compile caches

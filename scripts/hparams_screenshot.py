@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--size", default="1600,900", help="window size (1600,900)")
     args = p.parse_args(argv)
 
-    from keras_hpx.tensorboard.server import TensorBoardServer
+    from keras_hpx.testing.tensorboard_server import TensorBoardServer
 
     log_dir = args.logdir
     if log_dir is None:

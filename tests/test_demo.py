@@ -46,3 +46,25 @@ def test_demo_rejects_a_bad_oracle_name():
     )
     assert out.returncode == 2
     assert "invalid choice: 'nope'" in out.stderr
+
+
+def test_demo_defaults_to_the_bayesian_oracle(tmp_path):
+    from keras_hpx import BayesianOracle
+    from keras_hpx.cli import build_parser
+    from keras_hpx.demo import make_oracle
+
+    args = build_parser().parse_args(["demo", "--out", str(tmp_path)])
+    assert args.oracle == "bayes"
+    assert args.func.__name__ == "run_demo"
+    oracle = make_oracle(args.oracle, args.max_trials, args.seed)
+    assert type(oracle) is BayesianOracle
+    assert oracle.max_trials == args.max_trials == 12
+    assert oracle.objective.name == "val_accuracy" and oracle.objective.direction == "max"
+    # and what --help tells the user
+    help_text = subprocess.run(
+        [sys.executable, "-m", "keras_hpx", "demo", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
+    assert "default bayes" in " ".join(help_text.split())

@@ -1,11 +1,10 @@
 """Hypothesis-generated search spaces, nested conditionals included, through every oracle."""
 
 import keras_tuner as kt
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from keras_hpx import GridOracle, RandomOracle
+from keras_hpx import BayesianOracle, GridOracle, RandomOracle
 from keras_hpx.space import Space
 
 
@@ -117,8 +116,7 @@ def test_random_oracle_properties(tmp_path_factory, hp, max_trials, sampler):
 )
 @given(kt_spaces(), st.integers(1, 15))
 def test_bayesian_oracle_properties(tmp_path_factory, hp, max_trials):
-    bayesian = pytest.importorskip("keras_hpx.oracles.bayesian")
-    oracle = bayesian.BayesianOracle(
+    oracle = BayesianOracle(
         objective=kt.Objective("score", "min"),
         hyperparameters=hp,
         max_trials=max_trials,

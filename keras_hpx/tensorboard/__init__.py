@@ -2,8 +2,8 @@
 
 - `keras_hpx.tensorboard.hparams`: domains from a `Space`, experiment / session
   start / session end records, lazily created event files, a reader.
-- `keras_hpx.tensorboard.server`: start a real `tensorboard` on 127.0.0.1 and query
-  its HParams plugin (tests, screenshots, benchmarks).
 
-Neither imports TensorFlow or Keras.
+It imports neither TensorFlow nor Keras. The harness that starts a real
+`tensorboard` and queries its HParams plugin (for tests, screenshots and
+benchmarks) is `keras_hpx.testing.tensorboard_server`.
 """

@@ -30,13 +30,14 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+
+from keras_hpx.testing.ports import free_port  # re-exported (it was defined here)
 
 __all__ = ["ProcessResult", "DistributedResult", "free_port", "run_distributed"]
 
@@ -118,17 +119,6 @@ class DistributedResult:
         if not self.ok:
             raise RuntimeError(self.report())
         return self
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """Returns a TCP port that is free on `host` right now.
-
-    Args:
-        host: The address to bind. Defaults to `"127.0.0.1"`.
-    """
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
 
 
 def _kill_group(proc: subprocess.Popen, grace: float) -> None:

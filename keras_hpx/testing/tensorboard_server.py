@@ -1,6 +1,8 @@
-"""Start a real TensorBoard on 127.0.0.1 and ask its HParams plugin what it shows.
+"""A test harness: start a real TensorBoard on 127.0.0.1 and ask its HParams plugin what it shows.
 
-Used by the tests, the screenshot script and the benchmarks. The plugin's HTTP
+Used by the tests, the screenshot script and the benchmarks; not part of the
+logging library (`keras_hpx.tensorboard`), and it imports neither TensorFlow nor
+Keras (it runs `tensorboard` in a subprocess). The plugin's HTTP
 API takes JSON forms of `tensorboard.plugins.hparams.api_pb2` requests:
 `POST /data/plugin/hparams/experiment` (`GetExperimentRequest`) and
 `POST /data/plugin/hparams/session_groups` (`ListSessionGroupsRequest`), with the
@@ -12,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,16 +22,11 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-__all__ = ["TensorBoardServer", "free_port"]
+from keras_hpx.testing.ports import free_port
+
+__all__ = ["TensorBoardServer"]
 
 ALL_STATUSES = ["STATUS_UNKNOWN", "STATUS_SUCCESS", "STATUS_FAILURE", "STATUS_RUNNING"]
-
-
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class TensorBoardServer:
@@ -59,6 +55,15 @@ class TensorBoardServer:
         self._log = None
 
     def start(self) -> TensorBoardServer:
+        """Starts `tensorboard` and waits until it answers.
+
+        Returns:
+            `self`.
+
+        Raises:
+            RuntimeError: `tensorboard` exited before answering.
+            TimeoutError: it did not answer within `timeout` seconds (it is stopped).
+        """
         exe = shutil.which("tensorboard")
         cmd = [exe] if exe else [sys.executable, "-m", "tensorboard.main"]
         cmd += [
@@ -86,12 +91,14 @@ class TensorBoardServer:
         raise TimeoutError(f"tensorboard did not answer within {self.timeout}s")
 
     def output(self) -> str:
+        """The last 4000 characters of the server's stdout and stderr."""
         if self._log is None:
             return ""
         self._log.seek(0)
         return self._log.read().decode(errors="replace")[-4000:]
 
     def stop(self) -> None:
+        """Terminates the server (kills it after 10 s); safe to call more than once."""
         if self._proc is not None and self._proc.poll() is None:
             self._proc.terminate()
             try:

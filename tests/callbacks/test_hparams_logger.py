@@ -22,14 +22,12 @@ from tensorboard.plugins.hparams import api_pb2
 from keras_hpx.callbacks.hparams_logger import HParamsLogger
 from keras_hpx.callbacks.trial_logger import TrialLogger
 from keras_hpx.tensorboard import hparams as tb
-from keras_hpx.tensorboard.server import TensorBoardServer
+from keras_hpx.testing.tensorboard_server import TensorBoardServer
 
 HERE = os.path.dirname(__file__)
 SCRIPT = os.path.join(HERE, "hparams_search.py")
 FAIL_TRIAL, STOP_TRIAL, BUILD_FAIL_TRIAL = "1", "2", "3"
-BACKENDS = {"tensorflow": 1, "jax": 2}  # backend -> executions per trial
-if importlib.util.find_spec("torch") is not None:  # in the bench extra, not the test extra
-    BACKENDS["torch"] = 1
+BACKENDS = {"tensorflow": 1, "jax": 2, "torch": 1}  # backend -> executions per trial
 
 
 def _run_search(backend, executions, root):
@@ -51,6 +49,8 @@ def _run_search(backend, executions, root):
 @pytest.fixture(scope="module", params=sorted(BACKENDS))
 def search(request, tmp_path_factory):
     backend = request.param
+    if backend == "torch" and importlib.util.find_spec("torch") is None:
+        pytest.skip("torch is not installed (it is in the bench extra, not the test extra)")
     executions = BACKENDS[backend]
     log_dir, project, result, stdout = _run_search(
         backend, executions, tmp_path_factory.mktemp(backend)
@@ -185,6 +185,12 @@ def test_trial_logger_csv_and_progress(search):
 # ----- plain model.fit, copies, arguments (in this process, any backend) ----------------------
 
 
+def _csv_rows(path):
+    """The rows of a trials CSV, read from disk."""
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
 def _tiny_fit(callbacks, epochs=2):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(32, 3)).astype("float32")
@@ -269,14 +275,22 @@ def test_non_finite_objective_is_a_failure_and_space_gives_domains(tmp_path):
     assert "score" not in run["scalars"] and run["scalars"]["epochs"] == [(1, 2.0)]
     exp = tb.read_experiment(tmp_path)
     assert [v.number_value for v in exp.hparam_infos[0].domain_discrete.values] == [1, 2, 3, 4]
-    (row,) = TrialLogger(tmp_path, verbose=0)._csv().rows()
+    assert trial_logger.path == str(tmp_path / "trials.csv")
+    (row,) = _csv_rows(trial_logger.path)
+    assert row["trial_id"] == "nan" and row["units"] == "2"
     assert row["status"] == "FAILED" and row["error"] == "non-finite val_loss at every epoch"
 
 
 def test_log_dir_under_a_file_is_refused_at_construction(tmp_path):
     (tmp_path / "file").write_text("not a directory")
-    with pytest.raises(ValueError, match=r"log_dir=.*file/logs.*is a file; expected a directory"):
-        HParamsLogger(tmp_path / "file" / "logs", hparams={"a": 1})
+    log_dir = str(tmp_path / "file" / "logs")
+    with pytest.raises(ValueError) as info:
+        HParamsLogger(log_dir, hparams={"a": 1})
+    message = str(info.value)
+    assert f"log_dir={log_dir!r}" in message  # the value given
+    assert f"{str(tmp_path / 'file')!r} is a file" in message  # what is in the way
+    assert "expected a directory" in message
+    assert not (tmp_path / "file").is_dir()
 
 
 def test_unwritable_log_dir_warns_and_training_goes_on(tmp_path):
@@ -335,7 +349,7 @@ def test_custom_run_trial_with_one_fit_per_trial(tmp_path, capsys):
     loggers = [HParamsLogger(log_dir), TrialLogger(log_dir)]
     tuner.search(x, x[:, :1], validation_split=0.25, epochs=1, verbose=0, callbacks=loggers)
     loggers[1].close()  # the last trial's row (its "second execution" never comes)
-    rows = TrialLogger(log_dir, verbose=0)._csv().rows()
+    rows = _csv_rows(loggers[1].path)
     assert sorted(r["trial_id"] for r in rows) == sorted(tuner.oracle.trials)
     assert all(r["status"] == "COMPLETED" for r in rows)
     for trial_id in tuner.oracle.trials:
@@ -343,14 +357,55 @@ def test_custom_run_trial_with_one_fit_per_trial(tmp_path, capsys):
     assert capsys.readouterr().out.count("COMPLETED") == 2
 
 
-def test_deep_copies_share_state_and_hold_no_writer(tmp_path):
-    logger = HParamsLogger(tmp_path, hparams={"a": 1})
+def test_deep_copies_share_state_and_hold_no_model(tmp_path, capsys):
+    logger = HParamsLogger(tmp_path, hparams={"a": 1}, run_name="orig", verbose=0)
     _tiny_fit([logger], epochs=1)
+    assert logger.model is not None
     clone = copy.deepcopy(logger)
-    assert clone is not logger and clone._shared is logger._shared
-    assert clone._model is None and clone._record is None
-    clone2 = copy.deepcopy([TrialLogger(tmp_path, verbose=0)])[0]
-    assert isinstance(clone2, TrialLogger)
+    assert clone is not logger and clone.model is None  # the trained model is not copied
+    assert (clone.log_dir, clone.hparams, clone.run_name) == (logger.log_dir, {"a": 1}, "orig")
+    clone.hparams["a"] = 2  # the configuration is a copy ...
+    assert logger.hparams == {"a": 1}
+    clone.run_name = "copy"
+    _tiny_fit([clone], epochs=1)
+    # ... while both write one log dir, one session each
+    assert sorted(os.listdir(tmp_path)) == ["copy", "orig"]
+    for name, value in (("orig", 1), ("copy", 2)):
+        run = tb.read_run(tmp_path / name)
+        assert run["start"].group_name == name
+        assert run["start"].hparams["a"].number_value == value
+        assert run["end"].status == 1 and run["scalars"]["epochs"] == [(0, 1.0)]
+
+    # TrialLogger copies write one CSV: one header, one row per fit, a shared count
+    trials = TrialLogger(tmp_path / "t", hparams={"a": 1}, run_name="first")
+    _tiny_fit([trials], epochs=1)
+    (trials_copy,) = copy.deepcopy([trials])
+    assert isinstance(trials_copy, TrialLogger) and trials_copy.path == trials.path
+    trials_copy.run_name = "second"
+    _tiny_fit([trials_copy], epochs=1)
+    with open(trials.path, encoding="utf-8") as f:
+        assert f.read().count("trial_id") == 1
+    assert [r["trial_id"] for r in _csv_rows(trials.path)] == ["first", "second"]
+    lines = [x for x in capsys.readouterr().out.splitlines() if x.startswith("[")]
+    assert [x.split(" COMPLETED")[0] for x in lines] == ["[1] trial first", "[2] trial second"]
+
+
+def test_deep_copies_share_open_sessions(tmp_path):
+    class Boom(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            raise RuntimeError("boom")
+
+    logger = HParamsLogger(tmp_path, hparams={"a": 1}, run_name="bad", verbose=0)
+    with pytest.raises(RuntimeError, match="boom"):
+        _tiny_fit([logger, Boom()])
+    assert tb.read_run(tmp_path / "bad")["end"] is None  # still open
+    clone = copy.deepcopy(logger)
+    clone.run_name = "good"
+    _tiny_fit([clone], epochs=1)  # the copy's fit closes the original's open session
+    assert tb.read_run(tmp_path / "bad")["end"].status == 2  # FAILURE
+    assert tb.read_run(tmp_path / "good")["end"].status == 1
+    logger.close()  # nothing left open: no second end is written
+    assert tb.read_run(tmp_path / "bad")["end"].status == 2
 
 
 def test_failed_plain_fit_is_recorded_at_the_next_fit(tmp_path):

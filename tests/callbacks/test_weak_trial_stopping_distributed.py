@@ -2,11 +2,13 @@
 
 import json
 import os
+import socket
 import time
 
 import pytest
 
-from keras_hpx.testing.distributed import free_port, run_distributed
+from keras_hpx.testing.distributed import run_distributed
+from keras_hpx.testing.ports import free_port
 
 SCRIPT = os.path.join(os.path.dirname(__file__), "distributed_search_script.py")
 TRIALS, EPOCHS = 6, 6
@@ -97,3 +99,15 @@ def test_launcher_reports_exit_codes(tmp_path):
         run_distributed(script, n_workers=0)
     with pytest.raises(ValueError, match="script="):
         run_distributed(tmp_path / "missing.py")
+
+
+def test_one_free_port_helper_serves_every_harness():
+    from keras_hpx.testing import distributed, ports, tensorboard_server
+
+    assert distributed.free_port is ports.free_port is free_port
+    assert tensorboard_server.free_port is ports.free_port
+    assert "free_port" in distributed.__all__  # kept for code that imported it from there
+    port = free_port()
+    assert 1024 <= port <= 65535
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", port))  # it really is free

@@ -66,7 +66,7 @@ tuner = Worker(
     hypermodel=lambda hp: None,
     directory=os.path.join(out, "project"),
     project_name=name,
-    overwrite=True,
+    overwrite=False,  # a fresh directory; concurrent overwrites race in Keras Tuner
 )
 if "chief" not in tuner_id:
     real_create = tuner.oracle.create_trial

@@ -147,7 +147,7 @@ def test_writer_imports_and_writes_without_tensorflow_or_keras(tmp_path):
         for name in ("tensorflow", "keras", "keras_tuner"):
             sys.modules[name] = None  # any import of them raises ImportError
         from keras_hpx.tensorboard import hparams as tb
-        from keras_hpx.tensorboard import server
+        from keras_hpx.testing import tensorboard_server
         from keras_hpx.space import Param, Space
         space = Space([Param("a", "choice", values=("x", "y"), default="x")])
         tb.write_experiment({str(tmp_path)!r}, tb.hparam_infos_from_space(space), [tb.metric_info("loss")])
@@ -166,7 +166,7 @@ def test_writer_imports_and_writes_without_tensorflow_or_keras(tmp_path):
 def test_a_running_tensorboard_switches_to_a_replaced_experiment(tmp_path):
     import time
 
-    from keras_hpx.tensorboard.server import TensorBoardServer
+    from keras_hpx.testing.tensorboard_server import TensorBoardServer
 
     infos = tb.hparam_infos_from_space(_space())
     first = tb.write_experiment(tmp_path, infos, [tb.metric_info("score")])
