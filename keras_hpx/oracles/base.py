@@ -30,6 +30,7 @@ constructor. Everything else is rebuilt from the trials.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import time
@@ -167,6 +168,8 @@ class HpxOracle(keras_tuner.Oracle):
         self.trial_timeout = None if trial_timeout is None else float(trial_timeout)
         self.leases = None if trial_timeout is None else LeaseBook(trial_timeout)
         self.damaged_trials: set[str] = set()
+        self.lost_leases: list[LostLease] = []
+        """Every lease lost in this search (saved), oldest first."""
         # Saved with the oracle.
         self._elapsed_before = 0.0
         self._start_times: dict[str, float] = {}
@@ -276,6 +279,17 @@ class HpxOracle(keras_tuner.Oracle):
                 [(t, trial.trial_id) for t, trial in self.ongoing_trials.items()]
             ):
                 self._lease_lost(lost)
+        if (
+            self.max_trials
+            and len(self.trials) >= self.max_trials
+            and tuner_id not in self.ongoing_trials
+            and not kta.retry_queue(self)
+            and self.ongoing_trials
+        ):
+            # Keras Tuner answers STOPPED here; but a running trial may still fail and be
+            # retried, or lose its worker and be rerun: wait with the others (IDLE).
+            self.tuner_ids.add(tuner_id)
+            return kta.new_trial(self.hyperparameters.copy(), "idle", Status.IDLE)
         trial = super().create_trial(tuner_id)
         if trial.status == Status.RUNNING:
             if trial.trial_id not in self._start_times:
@@ -291,6 +305,7 @@ class HpxOracle(keras_tuner.Oracle):
         self.tuner_ids.discard(lost.tuner_id)  # so the chief can exit without it
         message = "lease lost: " + lost.describe(self.trial_timeout or 0.0)
         trial.message = message
+        self.lost_leases.append(lost)
         trial.metrics = kta.new_metrics()  # the rerun starts clean; late reports are dropped
         if self._curves is not None:
             for by_trial in self._curves.values():
@@ -544,7 +559,7 @@ class HpxOracle(keras_tuner.Oracle):
             "early_stops": {k: v.to_dict() for k, v in self._early_stops.items()},
             "search_end": None if self.search_end is None else self.search_end.to_dict(),
             "damaged_trials": sorted(self.damaged_trials),
-            "lease_losses": {} if self.leases is None else dict(self.leases.losses),
+            "lost_leases": [dataclasses.asdict(lost) for lost in self.lost_leases],
         }
         return state
 
@@ -564,8 +579,10 @@ class HpxOracle(keras_tuner.Oracle):
         # Running out of space is re-judged after a resume; any other end is kept.
         self.search_end = end if end is not None and end.final else None
         self.damaged_trials = set(hpx.get("damaged_trials", [])) | self.damaged_trials
+        self.lost_leases = [LostLease(**entry) for entry in hpx.get("lost_leases", [])]
         if self.leases is not None:
-            self.leases.losses.update(hpx.get("lease_losses", {}))
+            self.leases.losses.clear()
+            self.leases.losses.update(lost.trial_id for lost in self.lost_leases)
         self._space_cache = None
         self._tried = None
         self._curves = None
