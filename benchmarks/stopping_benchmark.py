@@ -145,7 +145,7 @@ def run_random(args, seed: int, data, stopper: WeakTrialStopping | None, name: s
     )
     seconds = time.time() - start
     best = oracle.get_best_trials(1)[0]
-    stopped = [t.trial_id for t in oracle.trials.values() if t.metrics.exists("stopped_early")]
+    stopped = [t.trial_id for t in oracle.trials.values() if t.metrics.exists("stopped_at_epoch")]
     return {
         "method": name,
         "seed": seed,

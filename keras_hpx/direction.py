@@ -85,15 +85,17 @@ def metric_direction(name: str) -> str | None:
 def _objective_directions(objective: Any) -> dict[str, str]:
     if objective is None:
         return {}
+    if isinstance(objective, (list, tuple)):
+        out: dict[str, str] = {}
+        for sub in objective:
+            out.update(_objective_directions(sub))
+        return out
     mapping = getattr(objective, "name_to_direction", None)
     if isinstance(mapping, dict):
         return {str(k): str(v) for k, v in mapping.items()}
     subs = getattr(objective, "objectives", None)
     if subs is not None:
-        out: dict[str, str] = {}
-        for sub in subs:
-            out.update(_objective_directions(sub))
-        return out
+        return _objective_directions(list(subs))
     name, direction = getattr(objective, "name", None), getattr(objective, "direction", None)
     if isinstance(name, str) and direction in ("min", "max"):
         return {name: direction}

@@ -11,6 +11,14 @@ and writes, without TensorFlow or Keras:
   step it was reported, usually the best epoch) and the `score`;
 * `LOG_DIR/trials.csv`, one row per trial (the same columns as `TrialLogger`).
 
+Early stops: a trial stopped by `WeakTrialStopping` carries the record's wire
+form, the metric `stopped_at_epoch` (`keras_hpx.records.EarlyStop.from_metrics`);
+a keras-hpx oracle also saves the full record, reason included, in
+`oracle.json`. Such a trial (or one Keras Tuner marked `STOPPED`) gets
+`stopped_early` 1 in HParams and a `stopped_reason` in the CSV. Keras Tuner saves
+neither the epochs planned nor those trained, so other early stops (Keras'
+`EarlyStopping`) cannot be told apart here, unlike in `HParamsLogger`.
+
 Keras Tuner saves no times per trial: start times come from the display state in
 `oracle.json` when the search printed progress, end times from the
 `trial.json` file's modification time.
@@ -29,6 +37,9 @@ from types import SimpleNamespace
 from typing import Any
 
 from keras_hpx import report
+from keras_hpx.callbacks._names import safe_name
+from keras_hpx.checks import check_bool, invalid
+from keras_hpx.records import STOPPED_AT_EPOCH, STOPPED_EARLY, EarlyStop
 from keras_hpx.space import Param, Space
 from keras_hpx.tensorboard import hparams as tb
 
@@ -93,9 +104,12 @@ def _space(configs: list[dict]) -> Space:
 
 def find_project(project_dir: str | os.PathLike) -> str:
     """The directory holding `trial_*/trial.json`: `project_dir` or its only such child."""
+    allowed = "a Keras Tuner project directory (with trial_*/trial.json files)"
+    if not isinstance(project_dir, (str, os.PathLike)):
+        raise invalid("project_dir", project_dir, allowed, TypeError)
     project_dir = os.fspath(project_dir)
     if not os.path.isdir(project_dir):
-        raise ValueError(f"Invalid project_dir={project_dir!r}; it is not a directory.")
+        raise invalid("project_dir", project_dir, f"{allowed}; it is not a directory")
     if glob.glob(os.path.join(project_dir, "trial_*", "trial.json")):
         return project_dir
     children = sorted(
@@ -107,10 +121,7 @@ def find_project(project_dir: str | os.PathLike) -> str:
     if len(children) == 1:
         return children[0]
     found = f"; it holds several projects: {children}" if children else ""
-    raise ValueError(
-        f"Invalid project_dir={project_dir!r}; expected a Keras Tuner project directory "
-        f"(with trial_*/trial.json files){found}."
-    )
+    raise invalid("project_dir", project_dir, allowed + found)
 
 
 def _start_times(oracle_state: dict) -> dict[str, float]:
@@ -137,6 +148,40 @@ def _metrics(trial: dict) -> tuple[dict[str, list[tuple[int, float]]], dict[str,
     return series, last
 
 
+def _saved_early_stops(oracle_state: dict) -> dict[str, EarlyStop]:
+    """The full records a keras-hpx oracle saved in `oracle.json` (reasons included)."""
+    saved = (oracle_state.get("hpx") or {}).get("early_stops") or {}
+    stops = {}
+    for trial_id, data in saved.items():
+        try:
+            stops[str(trial_id)] = EarlyStop.from_dict(data)
+        except (KeyError, TypeError, ValueError):  # e.g. 0.1.0 saved no records: skip
+            continue
+    return stops
+
+
+def _legacy_early_stop(series: dict[str, list[tuple[int, float]]]) -> EarlyStop | None:
+    """Reads keras-hpx 0.1.0 projects: their `WeakTrialStopping` also reported a
+    `stopped_early` marker metric (1.0 at the stopping step). Only for a trial
+    without the `stopped_at_epoch` metric; new projects never have the marker."""
+    points = series.get(STOPPED_EARLY)
+    if not points or STOPPED_AT_EPOCH in series:
+        return None
+    return EarlyStop(step=points[-1][0])
+
+
+def _early_stop(
+    trial_id: str, series: dict[str, list[tuple[int, float]]], saved: dict[str, EarlyStop]
+) -> EarlyStop | None:
+    """The trial's weak-trial stop: the oracle's saved record, else its wire form."""
+    last = {name: points[-1][1] for name, points in series.items()}
+    wire = EarlyStop.from_metrics(last) or _legacy_early_stop(series)
+    record = saved.get(trial_id)
+    if record is not None and (wire is None or wire.step == record.step):
+        return record
+    return wire
+
+
 # ----- export --------------------------------------------------------------------------------
 
 
@@ -156,7 +201,10 @@ def export_project(
         An `ExportSummary` (print it for a human summary).
     """
     project = find_project(project_dir)
+    if not isinstance(log_dir, (str, os.PathLike)):
+        raise invalid("log_dir", log_dir, "a directory path (str or os.PathLike)", TypeError)
     log_dir = os.fspath(log_dir)
+    overwrite = check_bool("overwrite", overwrite)
     oracle_state: dict = {}
     oracle_path = os.path.join(project, "oracle.json")
     if os.path.exists(oracle_path):
@@ -172,9 +220,7 @@ def export_project(
     configs += [t["hyperparameters"] for t, _ in trials]
     space = _space(configs)
 
-    runs = {
-        str(t["trial_id"]): os.path.join(log_dir, tb.safe_name(t["trial_id"])) for t, _ in trials
-    }
+    runs = {str(t["trial_id"]): os.path.join(log_dir, safe_name(t["trial_id"])) for t, _ in trials}
     csv_path = os.path.join(log_dir, "trials.csv")
     existing = [r for r in runs.values() if os.path.exists(r)]
     if existing and not overwrite:
@@ -190,6 +236,7 @@ def export_project(
             os.remove(csv_path)
 
     starts = _start_times(oracle_state)
+    saved_stops = _saved_early_stops(oracle_state)
     metric_names: list[str] = []
     csv = report.TrialsCSV(csv_path)
     summary = ExportSummary(project_dir=project, log_dir=log_dir, csv_path=csv_path)
@@ -202,8 +249,11 @@ def export_project(
         kt_status = str(trial.get("status") or "IDLE")
         status = _STATUS.get(kt_status, "UNKNOWN")
         series, last = _metrics(trial)
+        stop = _early_stop(trial_id, series, saved_stops)
+        series.pop(STOPPED_EARLY, None)  # 0.1.0's marker: the column is written below
+        last.pop(STOPPED_EARLY, None)
         for name in series:
-            if name not in metric_names and name not in ("score", "stopped_early"):
+            if name not in metric_names and name != "score":
                 metric_names.append(name)
         end = mtime
         start = min(starts.get(trial_id, end), end)
@@ -215,14 +265,13 @@ def export_project(
         score = trial.get("score")
         if score is not None:
             session.scalars({"score": float(score)}, step=int(trial.get("best_step") or 0))
-        message = trial.get("message")
         reason = None
-        if isinstance(message, str) and message.startswith("stopped:"):
-            reason = message[len("stopped:") :].strip()
-        if reason is None and "stopped_early" in series:  # WeakTrialStopping's marker
-            reason = "stopped early"
-        if reason or kt_status == "STOPPED":
-            session.scalars({"stopped_early": 1.0}, step=steps[-1] if steps else 0)
+        if stop is not None:
+            reason = stop.describe()
+        elif kt_status == "STOPPED":
+            reason = "stopped by the oracle (status STOPPED)"
+        if reason is not None:
+            session.scalars({STOPPED_EARLY: 1.0}, step=steps[-1] if steps else 0)
         if status == "RUNNING":
             session.end("RUNNING", end_time_secs=end)
         else:
@@ -235,7 +284,7 @@ def export_project(
             values,
             last,
             reason,
-            _error(message) if status == "FAILURE" else None,
+            _error(trial.get("message")) if status == "FAILURE" else None,
         )
         summary.statuses[kt_status] = summary.statuses.get(kt_status, 0) + 1
         summary.trials += 1
@@ -244,7 +293,13 @@ def export_project(
     for name in metric_names:
         dataset = "validation" if name.startswith("val_") else "training"
         metric_infos.append(tb.metric_info(name, dataset=dataset))
-    metric_infos.append(tb.metric_info("stopped_early", description="1 if stopped early."))
+    metric_infos.append(
+        tb.metric_info(
+            STOPPED_EARLY,
+            description="1 if the trial was stopped early (WeakTrialStopping's record, or "
+            "Keras Tuner's status STOPPED).",
+        )
+    )
     hparam_infos = tb.hparam_infos_from_space(space)
     tb.write_experiment(log_dir, hparam_infos, metric_infos, name="export")
     summary.hyperparameters = [h.name for h in hparam_infos]
@@ -277,6 +332,6 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def _error(message: Any) -> str | None:
-    if not isinstance(message, str) or not message.strip():
-        return None
-    return message.strip().splitlines()[-1].strip()[:500]
+    """The exception line of a failed trial's message (a traceback), at most 500 characters."""
+    line = report.error_line(message)
+    return None if line is None else line[:500]

@@ -125,25 +125,70 @@ def test_command_line(project, tmp_path, capsys):
     assert f"Exported {len(trials)} trials" in capsys.readouterr().out
 
 
-def test_weak_trial_stopping_marker_is_one_column_and_a_reason(tmp_path):
-    from keras_hpx import RandomOracle
+def _stopping_project(tmp_path, oracle):
+    """A search whose trials report what WeakTrialStopping reports: trial 1 stopped at
+    epoch index 2 (the wire form, and the full record for a keras-hpx oracle); trial 2
+    as keras-hpx 0.1.0 reported it (the legacy `stopped_early` marker only)."""
+    from keras_hpx.oracles.base import HpxOracle
+    from keras_hpx.records import EarlyStop
     from keras_hpx.testing.conformance import ScoringTuner, run_search
+
+    stop = EarlyStop(step=2, reason="val_loss: worse than the median", rule="median")
 
     class Reporting(ScoringTuner):
         def run_trial(self, trial, *args, **kwargs):
             metrics = {"score": 1.0, "val_loss": 0.5}
-            if trial.trial_id == "1":  # what WeakTrialStopping reports when it stops a trial
-                metrics.update(stopped_early=1.0, stopped_at_epoch=2.0)
+            if trial.trial_id == "1":
+                metrics.update(stop.to_metrics())
+                if isinstance(self.oracle, HpxOracle):
+                    self.oracle.record_early_stop(trial.trial_id, stop)
+            if trial.trial_id == "2":
+                metrics.update(stopped_early=1.0)  # keras-hpx 0.1.0's marker
             self.oracle.update_trial(trial.trial_id, metrics, step=2)
             return metrics
 
+    run_search(oracle, tmp_path / "proj", "p", tuner_class=Reporting)
+    return stop
+
+
+def _hp():
     hp = keras_tuner.HyperParameters()
     hp.Int("u", 1, 5)
-    oracle = RandomOracle(
-        objective=keras_tuner.Objective("score", "min"), hyperparameters=hp, max_trials=3, seed=1
-    )
-    run_search(oracle, tmp_path / "proj", "p", tuner_class=Reporting)
+    return hp
+
+
+@pytest.mark.parametrize("which", ["keras_hpx", "keras_tuner"])
+def test_early_stops_are_one_column_with_their_reason(tmp_path, which):
+    from keras_hpx import RandomOracle
+
+    objective = keras_tuner.Objective("score", "min")
+    if which == "keras_hpx":
+        oracle = RandomOracle(objective=objective, hyperparameters=_hp(), max_trials=3, seed=1)
+    else:
+        oracle = keras_tuner.oracles.RandomSearchOracle(
+            objective=objective, hyperparameters=_hp(), max_trials=3, seed=1
+        )
+    stop = _stopping_project(tmp_path, oracle)
     summary = export_project(tmp_path / "proj" / "p", tmp_path / "logs")
     assert summary.metrics.count("stopped_early") == 1
-    rows = {r["trial_id"]: r for r in csv.DictReader(open(summary.csv_path))}
-    assert rows["1"]["stopped_reason"] and not rows["0"]["stopped_reason"]
+    with open(summary.csv_path, newline="") as f:
+        rows = {r["trial_id"]: r for r in csv.DictReader(f)}
+    assert "metric:stopped_early" not in rows["0"]  # the legacy marker is no metric column
+    # the full record where a keras-hpx oracle saved it, else the wire form (no reason)
+    expected = stop.describe() if which == "keras_hpx" else "at epoch 3"
+    assert rows["1"]["stopped_reason"] == expected
+    assert rows["2"]["stopped_reason"] == "at epoch 3"  # read from 0.1.0's marker
+    assert rows["0"]["stopped_reason"] == ""
+    for trial_id, stopped in (("0", False), ("1", True), ("2", True)):
+        scalars = tb.read_run(tmp_path / "logs" / trial_id)["scalars"]
+        assert scalars.get("stopped_early") == ([(2, 1.0)] if stopped else None), trial_id
+
+
+def test_bad_arguments_use_the_common_wording(project, tmp_path):
+    root, _ = project
+    with pytest.raises(TypeError, match=r"Received: project_dir=3$"):
+        find_project(3)
+    with pytest.raises(TypeError, match=r"True or False\. Received: overwrite='yes'$"):
+        export_project(root / "p", tmp_path, overwrite="yes")
+    with pytest.raises(TypeError, match=r"Received: log_dir=None$"):
+        export_project(root / "p", None)

@@ -11,7 +11,14 @@ tells them the trial, and a `fit` that raises never calls `on_train_end`. So:
 * a session still open when the next `fit` starts in this process (or when the
   process exits) belonged to a `fit` that raised: it is closed as failed.
 
-Nothing here imports TensorFlow; Keras is imported for the `Callback` base class.
+When a `fit` returns, `Record.stopped_early` is 1 when the run trained fewer
+epochs than planned, whatever stopped it (`WeakTrialStopping`, Keras'
+`EarlyStopping`, any `model.stop_training = True`), and `Record.stopped_reason`
+says why: the `EarlyStop`'s `describe()` when `WeakTrialStopping` recorded one
+(read from the oracle, see `find_early_stop`), else `"stop_training"`.
+
+Nothing here imports TensorFlow or TensorBoard; Keras is imported for the
+`Callback` base class.
 """
 
 from __future__ import annotations
@@ -29,21 +36,42 @@ from typing import Any
 import keras
 
 from keras_hpx.callbacks._context import find_tuner_context
+from keras_hpx.callbacks._names import safe_name
+from keras_hpx.checks import invalid
+from keras_hpx.direction import resolve_direction
+from keras_hpx.records import EarlyStop
 from keras_hpx.space import Space
-from keras_hpx.tensorboard.hparams import safe_name
 
-_MAX_DIRECTIONS = ("acc", "accuracy", "auc", "precision", "recall", "f1", "iou", "r2")
+__all__ = [
+    "Record",
+    "TrialCallback",
+    "active_values",
+    "check_log_dir",
+    "find_early_stop",
+    "last_values",
+    "safe_name",
+    "space_of",
+    "trained_fewer_epochs",
+    "worker_id",
+]
 
 
 def check_log_dir(log_dir: Any) -> str:
     """Validates a log directory argument; returns it as a string.
 
+    Args:
+        log_dir: The argument (created on first write when missing).
+
+    Returns:
+        The path as a string.
+
     Raises:
         TypeError: not a path.
-        ValueError: the path exists and is not a directory.
+        ValueError: the path, or a directory above it, is a file.
     """
+    allowed = "a directory path (str or os.PathLike; created if missing)"
     if not isinstance(log_dir, (str, os.PathLike)):
-        raise TypeError(f"Invalid log_dir={log_dir!r}; expected a path (str or os.PathLike).")
+        raise invalid("log_dir", log_dir, allowed, TypeError)
     path = os.fspath(log_dir)
     probe = path
     while probe and not os.path.exists(probe):
@@ -52,17 +80,8 @@ def check_log_dir(log_dir: Any) -> str:
             break
         probe = parent
     if probe and os.path.exists(probe) and not os.path.isdir(probe):
-        raise ValueError(
-            f"Invalid log_dir={path!r}: {probe!r} is a file; expected a directory "
-            "(created if missing)."
-        )
+        raise invalid("log_dir", path, f"{allowed}, but {probe!r} is a file")
     return path
-
-
-def objective_direction(name: str) -> str:
-    """`"max"` for accuracy-like metric names, else `"min"` (as Keras Tuner infers)."""
-    base = name[4:] if name.startswith("val_") else name
-    return "max" if any(base == m or base.endswith("_" + m) for m in _MAX_DIRECTIONS) else "min"
 
 
 @dataclass
@@ -85,7 +104,15 @@ class _Objective:
         if objective is None:
             return None
         if isinstance(objective, str):
-            return cls({objective: objective_direction(objective)})
+            direction = resolve_direction(objective)
+            if direction is None:
+                raise invalid(
+                    "objective",
+                    objective,
+                    "a metric name whose direction its name tells (a loss, an accuracy, ...) "
+                    "or (name, 'min'|'max')",
+                )
+            return cls({objective: direction})
         if (
             isinstance(objective, tuple)
             and len(objective) == 2
@@ -108,9 +135,11 @@ class _Objective:
         direction = getattr(objective, "direction", None)
         if isinstance(name, str) and direction in ("min", "max"):
             return cls({name: direction})
-        raise TypeError(
-            f"Invalid objective={objective!r}; expected a metric name, (name, 'min'|'max'), "
-            "a keras_tuner.Objective or a list of those."
+        raise invalid(
+            "objective",
+            objective,
+            "a metric name, (name, 'min'|'max'), a keras_tuner.Objective or a list of those",
+            TypeError,
         )
 
     def value(self, logs: dict) -> float | None:
@@ -147,8 +176,9 @@ class Record:
     start: float = field(default_factory=time.time)
     history: list = field(default_factory=list)  # [(epoch, {name: float})]
     planned_epochs: int | None = None
-    stopped_early: bool = False
-    stopped_reason: str = ""
+    stopped_early: bool = False  # trained fewer epochs than planned (any cause)
+    stopped_reason: str = ""  # why, when stopped_early
+    early_stop: EarlyStop | None = None  # WeakTrialStopping's record of this run's stop
     error: str | None = None
     returned: bool = False  # on_train_end ran (fit returned)
     end: float | None = None
@@ -204,6 +234,73 @@ def _close_all_at_exit() -> None:
 
 
 atexit.register(_close_all_at_exit)
+
+
+def trained_fewer_epochs(history: list, planned: int | None, stopped: bool) -> bool:
+    """Whether a `fit` that returned trained fewer epochs than planned (`stopped_early`).
+
+    Args:
+        history: The run's `[(epoch, logs)]`, epochs 0-based.
+        planned: `params["epochs"]` of the `fit` (the epoch count it would reach).
+        stopped: Whether something asked it to stop (`model.stop_training`, a
+            weak-trial stop); used only when `planned` is unknown (a custom loop).
+    """
+    if planned is None:
+        return stopped
+    done = history[-1][0] + 1 if history else 0
+    return done < planned
+
+
+def last_values(trial: Any) -> dict[str, float]:
+    """The last reported value of each metric of a Keras Tuner trial (`{}` without any)."""
+    tracker = getattr(trial, "metrics", None)
+    values: dict[str, float] = {}
+    try:
+        for name in tracker.metrics:
+            value = _float(tracker.get_last_value(name))
+            if value is not None:
+                values[name] = value
+    except Exception:  # not a trial with a metrics tracker
+        return values
+    return values
+
+
+def find_early_stop(
+    oracle: Any, trial: Any, trial_id: str, last_epoch: int | None
+) -> EarlyStop | None:
+    """The weak-trial stop of the run that ended after `last_epoch`, or `None`.
+
+    A keras-hpx oracle in this process holds the typed record, reason included
+    (`HpxOracle.early_stop`). Otherwise the record is read back from its wire
+    form, the trial's last metric values (`EarlyStop.from_metrics`), taken from
+    the oracle's copy of the trial (`oracle.get_trial`, which works over gRPC
+    too) or else from `trial`. A record counts only when its step is the run's
+    last epoch: with several executions per trial, the trial's record may be
+    another execution's.
+
+    Args:
+        oracle: The search's oracle, or `None` in a plain `fit`.
+        trial: The Keras Tuner trial the `fit` served, or `None`.
+        trial_id: The trial's id.
+        last_epoch: The run's last epoch (0-based), or `None` if it ran none.
+    """
+    if last_epoch is None or (oracle is None and trial is None):
+        return None
+    candidates: list[EarlyStop | None] = []
+    if oracle is not None:
+        from keras_hpx.oracles.base import HpxOracle  # imports Keras Tuner: in a search only
+
+        if isinstance(oracle, HpxOracle):
+            candidates.append(oracle.early_stop(trial_id))
+        try:
+            trial = oracle.get_trial(trial_id)
+        except Exception:  # keep the tuner's copy
+            pass
+    candidates.append(EarlyStop.from_metrics(last_values(trial)))
+    for stop in candidates:
+        if stop is not None and stop.step == last_epoch:
+            return stop
+    return None
 
 
 def worker_id() -> str | None:
@@ -269,12 +366,14 @@ class TrialCallback(keras.callbacks.Callback):
     ):
         super().__init__()
         if hparams is not None and not (isinstance(hparams, dict) or hasattr(hparams, "space")):
-            raise TypeError(
-                f"Invalid hparams={hparams!r}; expected a dict of values or a "
-                "keras_tuner.HyperParameters."
+            raise invalid(
+                "hparams",
+                hparams,
+                "a dict of values, a keras_tuner.HyperParameters or None",
+                TypeError,
             )
         if run_name is not None and not isinstance(run_name, str):
-            raise TypeError(f"Invalid run_name={run_name!r}; expected a string or None.")
+            raise invalid("run_name", run_name, "a string or None", TypeError)
         self.hparams = hparams
         self.objective = objective
         self._objective = _Objective.parse(objective)
@@ -344,15 +443,21 @@ class TrialCallback(keras.callbacks.Callback):
         record.returned = True
         planned = (self.params or {}).get("epochs")
         record.planned_epochs = planned
-        last = record.history[-1][0] + 1 if record.history else 0
-        stop = bool(getattr(self.model, "stop_training", False)) if self._model else False
-        record.stopped_early = stop or (planned is not None and last < planned)
-        message = getattr(record.trial, "message", None)
-        if isinstance(message, str) and message.startswith("stopped:"):
-            record.stopped_early = True
-            record.stopped_reason = message[len("stopped:") :].strip()
-        elif record.stopped_early:
-            record.stopped_reason = "stop_training" if stop else "fewer epochs than planned"
+        stop_training = bool(getattr(self.model, "stop_training", False)) if self._model else False
+        last_epoch = record.history[-1][0] if record.history else None
+        record.early_stop = find_early_stop(
+            record.oracle, record.trial, record.trial_id, last_epoch
+        )
+        record.stopped_early = trained_fewer_epochs(
+            record.history, planned, stop_training or record.early_stop is not None
+        )
+        if record.stopped_early:
+            if record.early_stop is not None:
+                record.stopped_reason = record.early_stop.describe()
+            else:
+                record.stopped_reason = (
+                    "stop_training" if stop_training else "fewer epochs than planned"
+                )
         status = "SUCCESS"
         if record.objective is not None and record.history and record.best()[1] is None:
             values = [record.objective.value(logs) for _, logs in record.history]

@@ -19,10 +19,11 @@ Status and filters in the dashboard:
   (recorded when the next `fit` starts in the same process, or at exit);
   `RUNNING` shows as `UNKNOWN` (no end record yet). The status check boxes filter
   on these.
-* `stopped_early` is a metric, 1 when training stopped before its planned epochs
-  (`model.stop_training`, e.g. `EarlyStopping` or `WeakTrialStopping`), else 0:
-  set its min to 0.5 in the left panel to keep only early-stopped trials (or its
-  max to 0.5 to hide them); `epochs` tells how many epochs ran.
+* `stopped_early` is a metric, 1 when the run trained fewer epochs than planned,
+  whatever stopped it (`WeakTrialStopping`, Keras' `EarlyStopping`, any
+  `model.stop_training = True`), else 0: set its min to 0.5 in the left panel to
+  keep only early-stopped trials (or its max to 0.5 to hide them); `epochs` tells
+  how many epochs ran. Why a run stopped is `TrialLogger`'s `stopped_reason`.
 * `score` is the trial's objective as Keras Tuner scores it: the value at the best
   epoch (the other metric columns show the last epoch).
 
@@ -32,22 +33,19 @@ No TensorFlow is imported on the JAX or torch backends.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable
 from typing import Any
 
-from keras_hpx.callbacks._sessions import (
-    Record,
-    TrialCallback,
-    check_log_dir,
-    safe_name,
-    space_of,
-)
+from keras_hpx.callbacks._names import safe_name
+from keras_hpx.callbacks._sessions import Record, TrialCallback, check_log_dir, space_of
+from keras_hpx.checks import check_int, invalid
+from keras_hpx.records import STOPPED_EARLY
 from keras_hpx.tensorboard import hparams as tb
 
 __all__ = ["HParamsLogger"]
 
 #: Metric columns the logger adds to those Keras logs.
-SCORE, EPOCHS, STOPPED = "score", "epochs", "stopped_early"
+SCORE, EPOCHS, STOPPED = "score", "epochs", STOPPED_EARLY
 
 
 class HParamsLogger(TrialCallback):
@@ -74,14 +72,14 @@ class HParamsLogger(TrialCallback):
             (a time stamp).
         max_discrete: A stepped numeric hyperparameter with at most this many
             values gets a discrete domain. Defaults to `16`.
-        verbose: 1 prints where each session is written. Defaults to `0`.
+        verbose: `1` (or more) prints where each session is written. Defaults to `0`.
     """
 
     def __init__(
         self,
         log_dir: str | os.PathLike,
         hparams: Any = None,
-        metrics: Sequence[str] | None = None,
+        metrics: Iterable[str] | None = None,
         objective: Any = None,
         space: Any = None,
         run_name: str | None = None,
@@ -89,27 +87,28 @@ class HParamsLogger(TrialCallback):
         verbose: int = 0,
     ):
         check_log_dir(log_dir)
-        if metrics is not None and (
-            isinstance(metrics, str) or not all(isinstance(m, str) for m in metrics)
-        ):
-            raise TypeError(
-                f"Invalid metrics={metrics!r}; expected a list of metric names or None."
-            )
+        names = None
+        if metrics is not None:
+            if isinstance(metrics, str) or not isinstance(metrics, Iterable):
+                raise invalid("metrics", metrics, "a list of metric names or None", TypeError)
+            names = list(metrics)
+            if not all(isinstance(m, str) for m in names):
+                raise invalid("metrics", metrics, "a list of metric names or None", TypeError)
         if space is not None and not hasattr(space, "params") and not hasattr(space, "space"):
-            raise TypeError(
-                f"Invalid space={space!r}; expected a keras_hpx.space.Space, a "
-                "keras_tuner.HyperParameters or None."
+            raise invalid(
+                "space",
+                space,
+                "a keras_hpx.space.Space, a keras_tuner.HyperParameters or None",
+                TypeError,
             )
-        if isinstance(max_discrete, bool) or not isinstance(max_discrete, int) or max_discrete < 0:
-            raise ValueError(f"Invalid max_discrete={max_discrete!r}; expected an int >= 0.")
-        if verbose not in (0, 1, 2, True, False):
-            raise ValueError(f"Invalid verbose={verbose!r}; expected 0 or 1.")
+        max_discrete = check_int("max_discrete", max_discrete, 0)
+        verbose = check_int("verbose", verbose, 0)
         super().__init__(hparams=hparams, objective=objective, run_name=run_name)
         self.log_dir = os.fspath(log_dir)
-        self.metrics = None if metrics is None else list(metrics)
+        self.metrics = names
         self.space = space
         self.max_discrete = max_discrete
-        self.verbose = int(verbose)
+        self.verbose = verbose
 
     # ----- experiment ---------------------------------------------------------------------
 
@@ -139,7 +138,7 @@ class HParamsLogger(TrialCallback):
         infos.append(
             tb.metric_info(
                 STOPPED,
-                description="1 if training stopped before its planned epochs, else 0.",
+                description="1 if the run trained fewer epochs than planned (any cause), else 0.",
             )
         )
         return infos

@@ -1,7 +1,8 @@
 """`TrialLogger`: a CSV of finished trials and one progress line per trial, no TensorBoard needed.
 
 Rows and lines are formatted by `keras_hpx.report` (the same CSV the keras-hpx
-oracles write), so a search with any Keras Tuner oracle gets them too.
+oracles write), so a search with any Keras Tuner oracle gets them too. Importing
+this module imports neither TensorBoard nor protobuf.
 """
 
 from __future__ import annotations
@@ -12,13 +13,9 @@ import time
 from typing import Any
 
 from keras_hpx import report
-from keras_hpx.callbacks._sessions import (
-    Record,
-    TrialCallback,
-    check_log_dir,
-    safe_name,
-    worker_id,
-)
+from keras_hpx.callbacks._names import safe_name
+from keras_hpx.callbacks._sessions import Record, TrialCallback, check_log_dir, worker_id
+from keras_hpx.checks import check_int, invalid
 
 __all__ = ["TrialLogger"]
 
@@ -28,7 +25,10 @@ class TrialLogger(TrialCallback):
 
     A row holds `trial_id, status, score, seconds, stopped_reason`, the active
     hyperparameters and `metric:<name>` columns (each metric at the trial's best
-    epoch, averaged over executions, as Keras Tuner reports them). Statuses:
+    epoch, averaged over executions, as Keras Tuner reports them).
+    `stopped_reason` is set when a run trained fewer epochs than planned, whatever
+    stopped it: `WeakTrialStopping`'s record (`"at epoch 3 by median: ..."`), else
+    `"stop_training"` (Keras' `EarlyStopping` or any `model.stop_training`). Statuses:
     `COMPLETED`; `FAILED` or `INVALID` (the oracle's word) for a trial whose `fit`
     raised or whose model failed to build, written when the next trial starts in
     this process or at exit (or by `close()`). A retried trial's row is replaced.
@@ -37,8 +37,9 @@ class TrialLogger(TrialCallback):
     Args:
         log_dir: Directory of the CSV (created on first write).
         filename: CSV file name. Defaults to `"trials.csv"`.
-        verbose: 1 prints one line per finished trial: `[k/N] trial id status
-            score | best | elapsed | ~time left`. Defaults to `1`.
+        verbose: `1` (or more) prints one line per finished trial: `[k/N] trial id
+            status score | best | elapsed | ~time left`; `0` prints nothing.
+            Defaults to `1`.
         total: Number of trials planned, for "k of N" and the time left.
             Defaults to `None` (the oracle's `max_trials`, or its expected count).
         hparams: Hyperparameter values of a plain `model.fit`. Defaults to `None`.
@@ -58,18 +59,17 @@ class TrialLogger(TrialCallback):
         run_name: str | None = None,
     ):
         check_log_dir(log_dir)
-        if not isinstance(filename, str) or not filename or os.sep in filename:
-            raise ValueError(f"Invalid filename={filename!r}; expected a plain file name.")
-        if verbose not in (0, 1, True, False):
-            raise ValueError(f"Invalid verbose={verbose!r}; expected 0 or 1.")
-        if total is not None and (
-            isinstance(total, bool) or not isinstance(total, int) or total < 1
-        ):
-            raise ValueError(f"Invalid total={total!r}; expected a positive int or None.")
+        plain = "a plain file name (no directory)"
+        if not isinstance(filename, str):
+            raise invalid("filename", filename, plain, TypeError)
+        if not filename or os.sep in filename or (os.altsep and os.altsep in filename):
+            raise invalid("filename", filename, plain)
+        verbose = check_int("verbose", verbose, 0)
+        total = check_int("total", total, 1, allow_none=True)
         super().__init__(hparams=hparams, objective=objective, run_name=run_name)
         self.log_dir = os.fspath(log_dir)
         self.filename = filename
-        self.verbose = int(verbose)
+        self.verbose = verbose
         self.total = total
 
     @property
@@ -110,10 +110,9 @@ class TrialLogger(TrialCallback):
             if status != "SUCCESS":
                 kt_status = getattr(record.trial, "status", None)
                 row_status = kt_status if kt_status in ("FAILED", "INVALID") else "FAILED"
-                message = getattr(record.trial, "message", None)
                 error = record.error
-                if error is None and isinstance(message, str):
-                    error = _last_line(message)
+                if error is None:
+                    error = _error(getattr(record.trial, "message", None))
                 state.get("execs", {}).pop(record.trial_id, None)
                 self._write(record, row_status, None, {}, "", error)
                 return
@@ -216,9 +215,7 @@ class TrialLogger(TrialCallback):
         return total
 
 
-def _last_line(text: str) -> str | None:
-    """The last non-empty line of a traceback (the exception), or `None`."""
-    lines = [x.strip() for x in text.strip().splitlines() if x.strip()]
-    if not lines or lines[-1].startswith("stopped:"):
-        return None
-    return lines[-1][:500]
+def _error(message: Any) -> str | None:
+    """The exception line of a failed trial's message (a traceback), at most 500 characters."""
+    line = report.error_line(message)
+    return None if line is None else line[:500]

@@ -11,23 +11,32 @@ Where the other runs' curves come from:
 - `store=None` under any Keras Tuner tuner (found with `find_tuner_context()`):
   the oracle. Each epoch's logs are reported with
   `oracle.update_trial(trial_id, logs, step=epoch)`, so the oracle holds every
-  trial's per-epoch history, and the other trials' curves are read back with
-  `oracle.get_best_trials(num_trials=<all>)`. Both calls are forwarded over gRPC
-  by Keras Tuner's `OracleClient`, and the trial proto keeps per-step histories,
-  so a distributed worker decides with every worker's curves. Once a trial has
-  step reports, Keras Tuner skips its final report and scores the trial by its
-  best reported step: a stopped trial keeps the best value it reached.
+  trial's per-epoch history. The other trials' curves are read back from a
+  keras-hpx oracle in this process with `HpxOracle.curves(monitor)` (kept as
+  reports arrive: no scan of the trials), and from any other oracle (Keras
+  Tuner's, or an `OracleClient` over gRPC) with
+  `oracle.get_best_trials(num_trials=<all>)` and `trial_curves`. Nothing is read
+  at the warm-up epochs (before the rule's `min_steps`), where the rule cannot
+  stop anything. `update_trial` and `get_best_trials` are forwarded over gRPC
+  by Keras Tuner's `OracleClient`, and the trial proto keeps per-step
+  histories, so a distributed worker decides with every worker's curves. Once a
+  trial has step reports, Keras Tuner skips its final report and scores the
+  trial by its best reported step: a stopped trial keeps the best value it
+  reached.
 - `store="<path>"` or a `CurveStore`: that store, everywhere (a `FileStore` is
   shared by processes on one machine). Under a tuner the epochs are still
   reported to the oracle (for the score and the record of the stop).
 
-When a run is stopped, the callback records it where users look: the oracle's
-trial gets the metrics `stopped_early` (1.0) and `stopped_at_epoch` (the 0-based
-epoch index, as Keras' `epoch` and Keras Tuner's `best_step`) at the stopping
-step; `trial.message` gets `"stopped: <reason>"` (kept in-process; Keras Tuner's
-trial proto has no message field, so a distributed chief sees only the metrics);
-an oracle with a `record_early_stop(trial_id, step, reason)` method is told; and
-the store marks the run stopped with the reason.
+When a run is stopped, the stop is one typed record,
+`keras_hpx.records.EarlyStop(step=epoch, reason=..., rule=...)`, sent in one
+way: its wire form `stop.to_metrics()` (the metric `stopped_at_epoch`, the
+0-based epoch, as Keras' `epoch` and Keras Tuner's `best_step`) is reported with
+that epoch's metrics by `oracle.update_trial(trial_id, metrics, step=epoch)`,
+the only channel Keras Tuner forwards unchanged over gRPC. A keras-hpx oracle in
+this process is also handed the record itself, reason included
+(`HpxOracle.record_early_stop(trial_id, stop)`). Readers (`HParamsLogger`,
+`TrialLogger`, `keras-hpx export`) get it back with `EarlyStop.from_metrics`
+or from the oracle. The store marks the run stopped with the reason.
 """
 
 from __future__ import annotations
@@ -41,17 +50,18 @@ from typing import Any
 import keras
 
 from keras_hpx.callbacks._context import TunerContext, find_tuner_context
+from keras_hpx.checks import check_bool, check_choice, check_int, invalid
+from keras_hpx.direction import resolve_direction
+from keras_hpx.records import STOPPED_AT_EPOCH, STOPPED_EARLY, EarlyStop
 from keras_hpx.stopping.rules import Decision, StoppingRule, get_rule
 from keras_hpx.stopping.store import CurveStore, FileStore, get_store
 
-__all__ = ["WeakTrialStopping", "trial_curves", "STOPPED_EARLY", "STOPPED_AT_EPOCH"]
+__all__ = ["STOPPED_AT_EPOCH", "STOPPED_EARLY", "WeakTrialStopping", "trial_curves"]
 
 _MODES = ("auto", "min", "max")
 # Asks the oracle for every trial: `get_best_trials` returns completed trials
 # first, then all the others (running ones included) when fewer are completed.
 _ALL_TRIALS = 2**31 - 1
-STOPPED_EARLY = "stopped_early"
-STOPPED_AT_EPOCH = "stopped_at_epoch"
 
 
 class _Shared:
@@ -82,8 +92,11 @@ class WeakTrialStopping(keras.callbacks.Callback):
     Args:
         monitor: The metric in the epoch logs to judge runs by. Defaults to
             `"val_loss"`.
-        mode: `"min"`, `"max"`, or `"auto"` (from the model's metric, the tuner's
-            objective, or the name, as Keras does). Defaults to `"auto"`.
+        mode: `"min"`, `"max"`, or `"auto"`: decided at the first epoch's end (as
+            Keras' `EarlyStopping` does) by `keras_hpx.direction.resolve_direction`:
+            the tuner's objective, then the model's metric, then the name; a
+            `ValueError` asks for `"min"` or `"max"` when none tells. Defaults to
+            `"auto"`.
         rule: A rule name (`"median"`, `"percentile"`, `"successive_halving"` or
             `"asha"`, `"threshold"` or `"divergence"`) or a
             `keras_hpx.stopping.StoppingRule`. Defaults to `"median"`.
@@ -100,10 +113,11 @@ class WeakTrialStopping(keras.callbacks.Callback):
         report_to_oracle: Under a tuner, report every epoch's logs to the oracle
             (needed for `store=None` to see other trials' curves). Defaults to
             `True`.
-        verbose: `1` prints a line when a run is stopped. Defaults to `0`.
+        verbose: `1` (or more) prints a line when a run is stopped. Defaults to `0`.
 
     Attributes:
         stopped_epoch: The epoch at which the last run was stopped, or `None`.
+        early_stop: The last run's `EarlyStop` record, or `None`.
         decision: The rule's last `Decision`, or `None`.
         run_id: The identifier of the current (or last) run in the store.
         compared_with: The ids of the runs (trial ids when the oracle holds the
@@ -122,17 +136,18 @@ class WeakTrialStopping(keras.callbacks.Callback):
         verbose: int = 0,
     ) -> None:
         super().__init__()
-        if not isinstance(monitor, str) or not monitor:
-            raise ValueError(f"Invalid monitor={monitor!r}; expected a non-empty metric name.")
-        if mode not in _MODES:
-            raise ValueError(f"Invalid mode={mode!r}; expected one of {list(_MODES)}.")
-        if not isinstance(verbose, (int, bool)):
-            raise TypeError(f"Invalid verbose={verbose!r}; expected an int.")
+        if not isinstance(monitor, str):
+            raise invalid("monitor", monitor, "a non-empty metric name", TypeError)
+        if not monitor:
+            raise invalid("monitor", monitor, "a non-empty metric name")
+        check_choice("mode", mode, _MODES)
+        report_to_oracle = check_bool("report_to_oracle", report_to_oracle)
+        verbose = check_int("verbose", verbose, 0)
         self.rule = get_rule(rule, min_steps=min_steps, min_runs=min_runs)
         self.monitor = monitor
         self.mode = mode
-        self.report_to_oracle = bool(report_to_oracle)
-        self.verbose = int(verbose)
+        self.report_to_oracle = report_to_oracle
+        self.verbose = verbose
         self._own_store = store is not None
         self._shared = _Shared(get_store(store))
         self._reset_run()
@@ -145,6 +160,7 @@ class WeakTrialStopping(keras.callbacks.Callback):
     def _reset_run(self) -> None:
         self.run_id: str | None = None
         self.stopped_epoch: int | None = None
+        self.early_stop: EarlyStop | None = None
         self.decision: Decision | None = None
         self._curve: dict[int, float] = {}
         self._ctx: TunerContext | None = None
@@ -171,32 +187,25 @@ class WeakTrialStopping(keras.callbacks.Callback):
             self._objectives = _objective_names(ctx.oracle)
         else:
             self.run_id = f"run-{uuid.uuid4().hex}"
-        self._direction = self._resolve_mode()
 
-    def _resolve_mode(self) -> str:
-        if self.mode != "auto":
-            return self.mode
-        if self._ctx is not None:
-            direction = _objective_direction(self._ctx.oracle, self.monitor)
-            if direction is not None:
-                return direction
-        name = self.monitor.removeprefix("val_")
-        if name == "loss" or name.endswith("loss"):
-            return "min"
-        for metric in _model_metrics(self.model):
-            if getattr(metric, "name", None) == name and hasattr(metric, "_direction"):
-                return "max" if metric._direction == "up" else "min"
-        try:
-            from keras_tuner.src.engine.metrics_tracking import infer_metric_direction
+    def _resolve_direction(self, logs: dict) -> str:
+        """`mode`, or for `"auto"` the direction by the one rule of `keras_hpx.direction`.
 
-            direction = infer_metric_direction(self.monitor)
-        except Exception:  # best effort: any failure means "unknown"
-            direction = None
-        if direction in ("min", "max"):
+        Called at the first epoch's end, when the model's metrics are built.
+        """
+        objective = _objective(self._ctx.oracle) if self._ctx is not None else None
+        direction = resolve_direction(
+            self.monitor,
+            mode=self.mode,
+            objective=objective,
+            model_metrics=_model_metrics(self.model),
+        )
+        if direction is not None:
             return direction
+        missing = "" if self.monitor in logs else f" (nor is it in the epoch logs: {sorted(logs)})"
         raise ValueError(
             f"WeakTrialStopping cannot tell whether monitor={self.monitor!r} should be "
-            f"minimised or maximised; pass mode='min' or mode='max'."
+            f"minimised or maximised{missing}; pass mode='min' or mode='max'."
         )
 
     # -- each epoch ----------------------------------------------------------
@@ -205,6 +214,8 @@ class WeakTrialStopping(keras.callbacks.Callback):
         logs = dict(logs or {})
         if self.run_id is None:  # used without on_train_begin (e.g. a custom loop)
             self.on_train_begin()
+        if self._direction is None:
+            self._direction = self._resolve_direction(logs)
         metrics = _numeric(logs)
         report = self._can_report(metrics)
         value = metrics.get(self.monitor)
@@ -217,21 +228,21 @@ class WeakTrialStopping(keras.callbacks.Callback):
         self._curve[epoch] = value
         self.store.append(self.run_id, epoch, value)
         decision = self.rule.decide(
-            self._curve, self._references(report), epoch, mode=self._direction
+            self._curve, self._references(report, epoch), epoch, mode=self._direction
         )
         self.decision = decision
-        if decision.stop:
-            metrics[STOPPED_EARLY] = 1.0
-            metrics[STOPPED_AT_EPOCH] = float(epoch)
+        stop = self._early_stop(epoch, decision) if decision.stop else None
         if report:
-            trial = self._report(epoch, metrics)
-            if not decision.stop and _status(trial) == "STOPPED":
-                decision = Decision(True, "the oracle answered STOPPED", epoch, value)
-                self.decision = decision
-                # Same values again at the same step (their mean is unchanged) plus the marks.
-                self._report(epoch, {**metrics, STOPPED_EARLY: 1.0, STOPPED_AT_EPOCH: float(epoch)})
-        if decision.stop:
-            self._stop(epoch, decision)
+            trial = self._report(epoch, {**metrics, **(stop.to_metrics() if stop else {})})
+            if stop is None and _status(trial) == "STOPPED":
+                self.decision = Decision(True, "the oracle answered STOPPED", epoch, value)
+                stop = EarlyStop(step=epoch, reason="the oracle answered STOPPED")
+                # The objectives again at the same step (their means are unchanged): Keras
+                # Tuner refuses a report without them.
+                again = {name: metrics[name] for name in self._objectives}
+                self._report(epoch, {**again, **stop.to_metrics()})
+        if stop is not None:
+            self._stop(stop)
 
     def on_train_end(self, logs: dict | None = None) -> None:
         if self.run_id is not None and self.stopped_epoch is None and self._curve:
@@ -256,7 +267,12 @@ class WeakTrialStopping(keras.callbacks.Callback):
             return None
         return trial
 
-    def _references(self, report: bool) -> list[dict[int, float]]:
+    def _references(self, report: bool, epoch: int) -> list[dict[int, float]]:
+        """The other runs' curves: from the oracle under a tuner, else from the store."""
+        if epoch + 1 < getattr(self.rule, "min_steps", 1):
+            # Warm-up: the rule stops nothing whatever the others did; read nothing.
+            self.compared_with = []
+            return []
         refs = None
         if report and not self._own_store and self._ctx is not None:
             refs = self._oracle_references()
@@ -270,8 +286,13 @@ class WeakTrialStopping(keras.callbacks.Callback):
         return list(refs.values())
 
     def _oracle_references(self) -> dict[str, dict[int, float]] | None:
+        from keras_hpx.oracles.base import HpxOracle  # imports Keras Tuner: under a tuner only
+
+        oracle, trial_id = self._ctx.oracle, self._ctx.trial_id
         try:
-            trials = self._ctx.oracle.get_best_trials(_ALL_TRIALS)
+            if isinstance(oracle, HpxOracle):  # in this process: kept as reports arrive
+                return oracle.curves(self.monitor, exclude=trial_id)
+            trials = oracle.get_best_trials(_ALL_TRIALS)  # any oracle, also over gRPC
         except Exception as err:
             self._warn_once(
                 "read",
@@ -279,28 +300,37 @@ class WeakTrialStopping(keras.callbacks.Callback):
                 f"({type(err).__name__}: {err}); using its own store instead.",
             )
             return None
-        return trial_curves(trials, self.monitor, exclude=self._ctx.trial_id)
+        return trial_curves(trials, self.monitor, exclude=trial_id)
 
-    def _stop(self, epoch: int, decision: Decision) -> None:
+    def _early_stop(self, epoch: int, decision: Decision) -> EarlyStop:
+        """The record of a stop the rule decided at `epoch`."""
+        return EarlyStop(
+            step=epoch, reason=f"{self.monitor}: {decision.reason}", rule=self.rule.name
+        )
+
+    def _stop(self, stop: EarlyStop) -> None:
+        """Stops the run and records `stop` in the store and a keras-hpx oracle."""
         self.model.stop_training = True
-        self.stopped_epoch = epoch
-        reason = f"{self.monitor}: {decision.reason}"
-        # "stopped: ..." is what the keras-hpx oracles put in the trials CSV.
-        message = f"stopped: at epoch {epoch + 1} by WeakTrialStopping ({self.rule.name}): {reason}"
-        self.store.finish(self.run_id, stopped=True, reason=reason, step=epoch)
+        self.stopped_epoch = stop.step
+        self.early_stop = stop
+        self.store.finish(self.run_id, stopped=True, reason=stop.reason, step=stop.step)
         if self._ctx is not None:
-            try:
-                self._ctx.trial.message = message
-            except Exception:
-                pass
-            hook = getattr(self._ctx.oracle, "record_early_stop", None)
-            if callable(hook):
+            from keras_hpx.oracles.base import HpxOracle
+
+            if isinstance(self._ctx.oracle, HpxOracle):  # in this process: the full record
                 try:
-                    hook(self._ctx.trial_id, epoch, reason)
-                except Exception as err:
-                    self._warn_once("hook", f"oracle.record_early_stop failed: {err}")
+                    self._ctx.oracle.record_early_stop(self._ctx.trial_id, stop)
+                except Exception as err:  # never crash training over a record
+                    self._warn_once(
+                        "record",
+                        f"WeakTrialStopping: oracle.record_early_stop failed "
+                        f"({type(err).__name__}: {err}).",
+                    )
         if self.verbose:
-            print(message)
+            print(f"WeakTrialStopping: {self._run_label()} stopped {stop.describe()}", flush=True)
+
+    def _run_label(self) -> str:
+        return f"trial {self._ctx.trial_id}" if self._ctx is not None else f"run {self.run_id}"
 
     # -- warnings ------------------------------------------------------------
 
@@ -373,29 +403,21 @@ def _numeric(logs: dict) -> dict[str, float]:
     return out
 
 
-def _objective_names(oracle: Any) -> list[str]:
+def _objective(oracle: Any) -> Any:
+    """The oracle's objective, or `None` when it has none it can tell."""
     try:
-        objective = oracle.objective
-    except Exception:
-        return []
+        return oracle.objective
+    except Exception:  # e.g. an OracleClient whose chief is gone
+        return None
+
+
+def _objective_names(oracle: Any) -> list[str]:
+    objective = _objective(oracle)
     mapping = getattr(objective, "name_to_direction", None)
     if isinstance(mapping, dict):
         return list(mapping)
     name = getattr(objective, "name", None)
     return [name] if name else []
-
-
-def _objective_direction(oracle: Any, metric: str) -> str | None:
-    try:
-        objective = oracle.objective
-    except Exception:
-        return None
-    mapping = getattr(objective, "name_to_direction", None)
-    if isinstance(mapping, dict):
-        return mapping.get(metric)
-    if getattr(objective, "name", None) == metric:
-        return getattr(objective, "direction", None)
-    return None
 
 
 def _model_metrics(model: Any) -> list[Any]:

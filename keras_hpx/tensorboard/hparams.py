@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import shutil
 import socket
 import struct
@@ -45,6 +44,9 @@ from tensorboard.plugins.hparams import api_pb2, metadata, plugin_data_pb2
 from tensorboard.plugins.hparams import summary_v2 as hp_summary
 from tensorboard.plugins.scalar import summary_v2 as scalar_summary
 from tensorboard.summary.writer.record_writer import RecordWriter
+
+from keras_hpx.callbacks._names import safe_name  # pure; re-exported here for compatibility
+from keras_hpx.checks import check_choice, invalid
 
 __all__ = [
     "STATUSES",
@@ -120,7 +122,7 @@ def hparam_info(
         An `api_pb2.HParamInfo`; without `values` or `interval` it has no domain.
     """
     if values is not None and interval is not None:
-        raise ValueError(f"Give `values` or `interval` for {name!r}, not both.")
+        raise invalid("interval", interval, f"`values` or `interval` for {name!r}, not both")
     if values is not None:
         plain = [_plain(v) for v in values]
         kinds = {type(v) for v in plain}
@@ -215,10 +217,8 @@ def metric_info(
         description: Text shown by the dashboard. Defaults to `""`.
         dataset: `"training"`, `"validation"` or `None`. Defaults to `None`.
     """
-    if dataset not in _DATASETS:
-        raise ValueError(
-            f"Invalid dataset={dataset!r}; expected one of 'training', 'validation' or None."
-        )
+    if dataset is not None:
+        check_choice("dataset", dataset, ("training", "validation"), extra="or None")
     return api_pb2.MetricInfo(
         name=api_pb2.MetricName(group=group, tag=tag),
         display_name=display_name,
@@ -284,8 +284,7 @@ def session_end_pb(status: str, end_time_secs: float | None = None) -> summary_p
         status: One of `STATUSES` (`"SUCCESS"`, `"FAILURE"`, `"RUNNING"`, `"UNKNOWN"`).
         end_time_secs: Seconds since the epoch. Defaults to `None` (now).
     """
-    if status not in STATUSES:
-        raise ValueError(f"Invalid status={status!r}; expected one of {sorted(STATUSES)}.")
+    check_choice("status", status, STATUSES)
     info = plugin_data_pb2.SessionEndInfo(
         status=STATUSES[status],
         end_time_secs=time.time() if end_time_secs is None else end_time_secs,
@@ -379,14 +378,6 @@ class EventWriter:
 
 _COUNTER = 0
 _COUNTER_LOCK = threading.Lock()
-
-
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-def safe_name(name: Any) -> str:
-    """A run or file name safe on every filesystem (a trial id as a run name)."""
-    return _UNSAFE.sub("_", str(name)).strip("._") or "run"
 
 
 def _number(value: Any) -> float | None:

@@ -15,6 +15,8 @@ import pytest
 
 from keras_hpx import RandomOracle, WeakTrialStopping
 from keras_hpx.callbacks.weak_trial_stopping import STOPPED_AT_EPOCH, STOPPED_EARLY, trial_curves
+from keras_hpx.oracles.base import HpxOracle
+from keras_hpx.records import EarlyStop
 from keras_hpx.stopping import FileStore, MedianRule, MemoryStore, ThresholdRule
 
 GOOD, BAD = 0.03, 1e-7  # learning rates: learns fast / does not move
@@ -61,6 +63,7 @@ def test_plain_loop_judges_later_runs_against_earlier_ones():
     assert len(h.history["val_loss"]) == 2  # stopped after the warm-up
     assert cb.stopped_epoch == 1 and cb.decision.stop
     assert "median" in cb.decision.reason and cb.decision.n_runs == 2
+    assert cb.early_stop == EarlyStop(1, f"val_loss: {cb.decision.reason}", "median")
     assert sorted(cb.compared_with) == sorted(runs)
     stored = cb.store.curves()[cb.run_id]
     assert stored.stopped and stored.stop_step == 1 and "val_loss" in stored.reason
@@ -106,10 +109,20 @@ def test_deepcopy_shares_the_store_and_resets_the_run():
 def test_bad_arguments_are_rejected_with_the_value():
     with pytest.raises(ValueError, match="rule='mean'.*median"):
         WeakTrialStopping(rule="mean")
-    with pytest.raises(ValueError, match="mode='up'"):
+    with pytest.raises(ValueError, match=r"`mode`: expected one of \['auto', 'max', 'min'\]. "):
         WeakTrialStopping(mode="up")
-    with pytest.raises(ValueError, match="monitor=''"):
+    with pytest.raises(TypeError, match="Received: mode=None"):
+        WeakTrialStopping(mode=None)
+    with pytest.raises(ValueError, match="non-empty metric name. Received: monitor=''"):
         WeakTrialStopping(monitor="")
+    with pytest.raises(TypeError, match="Received: monitor=3"):
+        WeakTrialStopping(monitor=3)
+    with pytest.raises(TypeError, match="integer >= 0. Received: verbose=True"):
+        WeakTrialStopping(verbose=True)
+    with pytest.raises(ValueError, match="Received: verbose=-1"):
+        WeakTrialStopping(verbose=-1)
+    with pytest.raises(TypeError, match="True or False. Received: report_to_oracle='yes'"):
+        WeakTrialStopping(report_to_oracle="yes")
     with pytest.raises(ValueError, match="min_steps=2"):
         WeakTrialStopping(rule=MedianRule(), min_steps=2)
     with pytest.raises(TypeError, match="store=1"):
@@ -120,7 +133,10 @@ def test_bad_arguments_are_rejected_with_the_value():
 
 def test_unknown_direction_asks_for_a_mode():
     cb = WeakTrialStopping(monitor="val_wobble")
-    with pytest.raises(ValueError, match="mode='min' or mode='max'"):
+    with pytest.raises(
+        ValueError,
+        match="val_wobble.*nor is it in the epoch logs.*val_loss.*mode='min' or mode='max'",
+    ):
         fit(GOOD, cb, epochs=1)
 
 
@@ -157,15 +173,26 @@ def _check_trials(oracle, epochs=5):
         history = [o.mean() for o in trial.metrics.get_history("val_loss")]
         # a stopped trial keeps the best value it reached as its score
         assert trial.score == pytest.approx(min(history))
-        if trial.metrics.exists(STOPPED_EARLY):
+        assert not trial.metrics.exists(STOPPED_EARLY)  # the one wire form: stopped_at_epoch
+        assert not isinstance(trial.message, str) or "stopped" not in trial.message
+        stop = EarlyStop.from_metrics({STOPPED_AT_EPOCH: _last(trial, STOPPED_AT_EPOCH)})
+        if stop is not None:
             stopped += 1
-            at = int(trial.metrics.get_last_value(STOPPED_AT_EPOCH))
-            assert len(history) == at + 1 < epochs
-            assert trial.message.startswith("stopped: at epoch")
+            # reported once, at the stopping step, with that epoch's metrics
+            assert [o.step for o in trial.metrics.get_history(STOPPED_AT_EPOCH)] == [stop.step]
+            assert len(history) == stop.step + 1 < epochs
             assert trial.hyperparameters.values["lr"] != GOOD
+            if isinstance(oracle, HpxOracle):  # handed the full record too
+                record = oracle.early_stop(trial.trial_id)
+                assert record.step == stop.step and record.rule == "median"
+                assert record.reason.startswith("val_loss: best value")
         else:
             assert len(history) == epochs
     return stopped
+
+
+def _last(trial, name):
+    return trial.metrics.get_last_value(name) if trial.metrics.exists(name) else None
 
 
 def test_keras_tuner_random_search_keeps_curves_across_deep_copies(tmp_path):
@@ -207,7 +234,10 @@ def test_our_random_oracle_records_the_stop_in_the_csv(tmp_path):
         rows = list(csv.DictReader(f))
     reasons = [r for r in rows if r.get("stopped_reason")]
     assert len(reasons) == stopped
-    assert all("median" in r["stopped_reason"] for r in reasons)
+    for row in reasons:
+        record = oracle.early_stop(row["trial_id"])
+        assert row["stopped_reason"] == record.describe()
+        assert row["stopped_reason"].startswith(f"at epoch {record.step + 1} by median: val_loss")
 
 
 def test_oracle_that_answers_stopped_is_obeyed(tmp_path):
@@ -224,8 +254,10 @@ def test_oracle_that_answers_stopped_is_obeyed(tmp_path):
     _search(tuner, cb)
     (trial,) = oracle.trials.values()
     assert len(trial.metrics.get_history("val_loss")) == 2
-    assert "oracle answered STOPPED" in trial.message
     assert trial.metrics.get_last_value(STOPPED_AT_EPOCH) == 1.0
+    assert not trial.metrics.exists(STOPPED_EARLY) and trial.message is None
+    (run,) = cb.store.curves().values()
+    assert run.stopped and run.stop_step == 1 and run.reason == "the oracle answered STOPPED"
     history = [o.mean() for o in trial.metrics.get_history("val_loss")]
     assert trial.score == pytest.approx(min(history))
 

@@ -40,7 +40,7 @@ def test_workers_decide_with_every_workers_curves(tmp_path):
         history = [o["value"][0] for o in metrics["val_loss"]["observations"]]
         assert state["status"] == "COMPLETED"
         assert state["score"] == pytest.approx(min(history), rel=1e-6)
-        if "stopped_early" in metrics:
+        if "stopped_at_epoch" in metrics:
             stopped += 1
             assert state["hyperparameters"]["values"]["lr"] != 0.03
             at = metrics["stopped_at_epoch"]["observations"][0]["value"][0]
