@@ -22,6 +22,7 @@ machine).
     python benchmarks/bayes_benchmark.py --seeds 20 --trials 40 --out bench_out
     python benchmarks/bayes_benchmark.py --report --out bench_out --plot p.png  # table, plot
     python benchmarks/bayes_benchmark.py --cost  # seconds per proposal at 100, 500 points
+    python benchmarks/bayes_benchmark.py --cost --sizes 1000,2000
 
 Results are appended to `<out>/results.jsonl` as each run ends (a run already
 there is skipped), so an interrupted benchmark resumes where it stopped.
@@ -316,11 +317,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--plot", default=None, help="PNG path for the convergence plot")
     parser.add_argument("--report", action="store_true", help="only print the table")
     parser.add_argument(
-        "--cost", action="store_true", help="only time one proposal at 100 and 500 observations"
+        "--cost", action="store_true", help="only time proposals at --sizes observations"
+    )
+    parser.add_argument(
+        "--sizes",
+        default="100,500",
+        help="observation counts for --cost, comma-separated (default 100,500)",
     )
     args = parser.parse_args(argv)
     if args.cost:
-        print(proposal_cost())
+        print(proposal_cost(tuple(int(n) for n in args.sizes.split(",") if n)))
         return
     problems = [p for p in args.problems.split(",") if p]
     methods = [m for m in args.methods.split(",") if m]

@@ -8,7 +8,11 @@ chief, which a keras-hpx oracle counts as a sign of life (other oracles just
 answer it).
 
 `Heartbeat` is a context manager running a daemon thread; `TrialHeartbeat` is a
-callback that runs one for the length of each `fit` inside a tuner.
+callback that runs one for the length of each `fit` inside a tuner; `beat_for` /
+`stop_beat` are what `WeakTrialStopping`, `HParamsLogger` and `TrialLogger` call (one
+heartbeat per oracle in a process, however many of them a `fit` has). Beats are sent
+only where they can matter: to a keras-hpx oracle with a `trial_timeout`, or to a
+remote oracle (Keras Tuner's gRPC client, whose chief may have one).
 """
 
 from __future__ import annotations
@@ -22,7 +26,14 @@ import keras
 from keras_hpx.callbacks._context import find_tuner_context
 from keras_hpx.checks import check_number
 
-__all__ = ["DEFAULT_INTERVAL", "Heartbeat", "TrialHeartbeat"]
+__all__ = [
+    "DEFAULT_INTERVAL",
+    "Heartbeat",
+    "TrialHeartbeat",
+    "beat_for",
+    "needs_beats",
+    "stop_beat",
+]
 
 DEFAULT_INTERVAL = 10.0
 """Seconds between heartbeats: set `trial_timeout` well above it (a minute or more)."""
@@ -62,7 +73,9 @@ class Heartbeat:
 
     def _run(self) -> None:
         warned = False
-        while not self._stop.wait(self.interval):
+        first = True  # a beat at once: the trial may have been built for a while
+        while first or not self._stop.wait(self.interval):
+            first = False
             try:
                 self.oracle.get_trial(self.trial_id)
                 self.beats += 1
@@ -80,6 +93,46 @@ class Heartbeat:
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
+
+
+_BEATS: dict[int, Heartbeat] = {}
+_BEATS_LOCK = threading.Lock()
+
+
+def needs_beats(oracle: Any) -> bool:
+    """Whether heartbeats can matter to `oracle`: a keras-hpx oracle with a `trial_timeout`,
+    or a remote one (not a `keras_tuner.Oracle` in this process)."""
+    import keras_tuner  # here: importing this module must stay light
+
+    from keras_hpx.oracles.base import HpxOracle
+
+    if isinstance(oracle, HpxOracle):
+        return oracle.trial_timeout is not None
+    return not isinstance(oracle, keras_tuner.Oracle)
+
+
+def beat_for(oracle: Any, trial_id: str, interval: float | None = None) -> None:
+    """Keeps one heartbeat running for `trial_id` towards `oracle` (replacing one for
+    another trial), if `needs_beats(oracle)`; every `interval` seconds (`None`: the
+    module's `DEFAULT_INTERVAL`, read at each call)."""
+    interval = DEFAULT_INTERVAL if interval is None else interval
+    if not needs_beats(oracle):
+        return
+    with _BEATS_LOCK:
+        beat = _BEATS.get(id(oracle))
+        if beat is not None and beat.trial_id == str(trial_id) and beat._thread is not None:
+            return
+        if beat is not None:
+            beat.stop()
+        _BEATS[id(oracle)] = Heartbeat(oracle, trial_id, interval).start()
+
+
+def stop_beat(oracle: Any) -> None:
+    """Stops the heartbeat towards `oracle`, if one runs."""
+    with _BEATS_LOCK:
+        beat = _BEATS.pop(id(oracle), None)
+    if beat is not None:
+        beat.stop()
 
 
 class TrialHeartbeat(keras.callbacks.Callback):

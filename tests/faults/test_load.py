@@ -7,7 +7,7 @@ import pytest
 from keras_hpx.testing.load import run_load
 
 SCRIPT = str(Path(__file__).parents[1] / "scripts" / "load_search.py")
-TRIALS = {"grid": 300, "random": 300, "bayes": 150}
+TRIALS = {"grid": 200, "random": 200, "bayes": 100}
 
 
 @pytest.mark.slow
