@@ -83,7 +83,7 @@ class EarlyStop:
     @classmethod
     def from_metrics(cls, metrics: Mapping[str, Any]) -> EarlyStop | None:
         """The record in a trial's metrics (see `to_metrics`), or `None` if there is none."""
-        value = metrics.get(STOPPED_AT_EPOCH)
+        value: Any = metrics.get(STOPPED_AT_EPOCH)
         try:
             step = float(value)
         except (TypeError, ValueError):

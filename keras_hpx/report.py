@@ -72,7 +72,7 @@ class TrialsCSV:
         self.path = str(path)
         self._columns: list[str] | None = None
         self._rows: list[dict] = []
-        self._ids: set[str] = set()
+        self._ids: set[str | None] = set()
         self._lock = threading.Lock()
 
     def _load(self) -> None:
@@ -138,6 +138,7 @@ class TrialsCSV:
 
     def _rewrite(self) -> None:
         os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
+        assert self._columns is not None  # set by `append`, the only caller
         buf = io.StringIO()
         writer = csv.DictWriter(buf, fieldnames=self._columns, restval="")
         writer.writeheader()

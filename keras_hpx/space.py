@@ -30,7 +30,7 @@ import itertools
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -100,6 +100,17 @@ class Param:
     default: Any = None
     conditions: tuple = field(default=())
 
+    @property
+    def _lo(self) -> float:
+        # `min_value` of a numeric kind, typed for the arithmetic below (not checked:
+        # a numeric kind always has it).
+        return cast(float, self.min_value)
+
+    @property
+    def _hi(self) -> float:
+        # `max_value` of a numeric kind (see `_lo`).
+        return cast(float, self.max_value)
+
     # ----- discrete structure -------------------------------------------------------------
 
     @property
@@ -111,11 +122,11 @@ class Param:
             return 1
         if self.step is None:
             if self.kind == "int":
-                return int(self.max_value - self.min_value + 1)
+                return int(self._hi - self._lo + 1)
             return None
         if self.sampling == "linear":
-            return int(math.floor((self.max_value - self.min_value) / self.step + 1e-9)) + 1
-        return int(math.log(self.max_value / self.min_value, self.step) + 1e-8) + 1
+            return int(math.floor((self._hi - self._lo) / self.step + 1e-9)) + 1
+        return int(math.log(self._hi / self._lo, self.step) + 1e-8) + 1
 
     def value_at(self, index: int) -> Any:
         """The `index`-th value of a discrete hyperparameter (in increasing order)."""
@@ -124,13 +135,13 @@ class Param:
         if self.kind == "fixed":
             return self.values[0]
         if self.step is None:  # int without step: every integer
-            return int(self.min_value + index)
+            return int(self._lo + index)
         if self.sampling == "linear":
-            v = self.min_value + index * self.step
+            v = self._lo + index * self.step
         elif self.sampling == "log":
-            v = self.min_value * self.step**index
+            v = self._lo * self.step**index
         else:  # reverse_log mirrors log: dense near max_value
-            v = self.max_value + self.min_value - self.min_value * self.step**index
+            v = self._hi + self._lo - self._lo * self.step**index
         return int(round(v)) if self.kind == "int" else _round_sig(v)
 
     def index_of(self, value: Any) -> int:
@@ -142,15 +153,17 @@ class Param:
             raise ValueError(f"{value!r} is not one of {list(self.values)}")
         n = self.n_values
         if self.step is None:
-            i = int(round(float(value) - self.min_value))
+            i = int(round(float(value) - self._lo))
         elif self.sampling == "linear":
-            i = int(round((float(value) - self.min_value) / self.step))
+            i = int(round((float(value) - self._lo) / self.step))
         elif self.sampling == "log":
-            i = int(round(math.log(float(value) / self.min_value, self.step)))
+            i = int(round(math.log(float(value) / self._lo, self.step)))
         else:
-            inner = (self.max_value + self.min_value - float(value)) / self.min_value
+            inner = (self._hi + self._lo - float(value)) / self._lo
             i = int(round(math.log(max(inner, 1e-300), self.step)))
-        if 0 <= i < n and math.isclose(
+        # `n` is `None` only for a float without `step`, which has no grid (the
+        # comparison then raises `TypeError`, as it always has).
+        if 0 <= i < cast(int, n) and math.isclose(
             float(self.value_at(i)), float(value), rel_tol=1e-9, abs_tol=1e-12
         ):
             return i
@@ -180,7 +193,7 @@ class Param:
 
     def _to_scale(self, value: float) -> float:
         """Position of a numeric value on the sampling scale, in `[0, 1]`."""
-        lo, hi, v = float(self.min_value), float(self.max_value), float(value)
+        lo, hi, v = float(self._lo), float(self._hi), float(value)
         if hi == lo:
             return 0.5
         if self.sampling == "linear":
@@ -193,7 +206,7 @@ class Param:
 
     def _from_scale(self, t: float) -> float:
         """Inverse of `_to_scale` for a continuous float, clipped to the bounds."""
-        lo, hi = float(self.min_value), float(self.max_value)
+        lo, hi = float(self._lo), float(self._hi)
         t = min(max(float(t), 0.0), 1.0)
         if self.sampling == "linear":
             v = lo + t * (hi - lo)
@@ -215,12 +228,12 @@ class Param:
             return self._from_scale(u)
         if self.kind == "int" and self.step is None and self.sampling != "linear":
             # Integers drawn on a log scale, as Keras Tuner does (max_value + 1 open end).
-            lo, hi = float(self.min_value), float(self.max_value) + 1.0
+            lo, hi = float(self._lo), float(self._hi) + 1.0
             if self.sampling == "log":
                 v = lo * (hi / lo) ** u
             else:
                 v = hi + lo - lo * (hi / lo) ** (1.0 - u)
-            return int(min(max(math.floor(v), self.min_value), self.max_value))
+            return int(min(max(math.floor(v), self._lo), self._hi))
         return self.value_at(min(int(u * n), n - 1))
 
     def to_unit(self, value: Any) -> float:
@@ -231,7 +244,7 @@ class Param:
         if n is None:
             return self._to_scale(value)
         if self.kind == "int" and self.step is None and self.sampling != "linear":
-            lo, hi = float(self.min_value), float(self.max_value) + 1.0
+            lo, hi = float(self._lo), float(self._hi) + 1.0
             v = float(value) + 0.5
             if self.sampling == "log":
                 return math.log(v / lo) / math.log(hi / lo)
@@ -276,7 +289,7 @@ class Param:
             return self._from_scale(x)
         if self.kind == "int" and self.step is None and n > 64:
             v = int(round(self._from_scale(x)))
-            return int(min(max(v, self.min_value), self.max_value))
+            return int(min(max(v, self._lo), self._hi))
         return self.value_at(int(round(x * (n - 1))) if n > 1 else 0)
 
     def column_kind(self) -> tuple[str, int]:
@@ -312,8 +325,8 @@ class Param:
         v = float(value)
         if not math.isfinite(v):
             return False
-        tol = 1e-9 * max(1.0, abs(float(self.max_value)))
-        if v < self.min_value - tol or v > self.max_value + tol:
+        tol = 1e-9 * max(1.0, abs(float(self._hi)))
+        if v < self._lo - tol or v > self._hi + tol:
             return False
         if self.kind == "int" and int(v) != v:
             return False
@@ -454,13 +467,13 @@ class Space:
 
     # ----- unit encoding ------------------------------------------------------------------
 
-    def from_unit(self, u: Sequence[float]) -> dict:
+    def from_unit(self, u: Sequence[float] | np.ndarray) -> dict:
         """One coordinate per parameter -> the active values of a configuration."""
-        u = np.asarray(u, dtype=float)
-        if u.shape != (len(self.params),):
-            raise ValueError(f"Expected {len(self.params)} coordinates, got shape {u.shape}.")
+        coords = np.asarray(u, dtype=float)
+        if coords.shape != (len(self.params),):
+            raise ValueError(f"Expected {len(self.params)} coordinates, got shape {coords.shape}.")
         out: dict[str, Any] = {}
-        for p, ui in zip(self.params, u):
+        for p, ui in zip(self.params, coords):
             if p.name not in out and self._conditions_hold(p, out):
                 out[p.name] = p.from_unit(ui)
         return out
@@ -496,15 +509,15 @@ class Space:
                 mask[self._slices[i]] = True
         return x, mask
 
-    def decode(self, x: Sequence[float]) -> dict:
+    def decode(self, x: Sequence[float] | np.ndarray) -> dict:
         """Feature vector -> the active values of the nearest valid configuration."""
-        x = np.asarray(x, dtype=float)
-        if x.shape != (self.dim,):
-            raise ValueError(f"Expected {self.dim} features, got shape {x.shape}.")
+        feats = np.asarray(x, dtype=float)
+        if feats.shape != (self.dim,):
+            raise ValueError(f"Expected {self.dim} features, got shape {feats.shape}.")
         out: dict[str, Any] = {}
         for i, p in enumerate(self.params):
             if p.name not in out and self._conditions_hold(p, out):
-                out[p.name] = p.from_features(x[self._slices[i]])
+                out[p.name] = p.from_features(feats[self._slices[i]])
         return out
 
     def snap(self, x: np.ndarray) -> np.ndarray:

@@ -124,7 +124,7 @@ class SpaceEncoder:
             move = rng.random(n) < p_move
             pick = rng.integers(len(g), size=n)
             rows = np.flatnonzero(move)
-            base[np.ix_(rows, list(g))] = 0.0
+            base[np.ix_(rows, np.asarray(g))] = 0.0
             base[rows, np.asarray(g)[pick[rows]]] = 1.0
         if self.conditional:
             # Undo the fill on inactive columns so decode sees in-range numbers.

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import abc
 import math
+from collections.abc import Callable
 from typing import ClassVar
 
 import numpy as np
@@ -238,4 +239,6 @@ def get_acquisition(
         )
     if cls is UpperConfidenceBound:
         return cls() if kappa is None else cls(kappa=kappa)
-    return cls() if xi is None else cls(xi=xi)
+    # The other classes all take `xi` (the abstract base does not declare it).
+    make: Callable[..., AcquisitionFunction] = cls
+    return make() if xi is None else make(xi=xi)

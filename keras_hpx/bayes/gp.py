@@ -337,13 +337,13 @@ class GaussianProcess:
     # ----- prediction ---------------------------------------------------------------------
 
     @property
-    def X(self) -> np.ndarray:
-        """The conditioning inputs."""
+    def X(self) -> np.ndarray | None:
+        """The conditioning inputs (`None` before `fit`)."""
         return self._X
 
     @property
-    def y(self) -> np.ndarray:
-        """The conditioning targets (standardised)."""
+    def y(self) -> np.ndarray | None:
+        """The conditioning targets (standardised; `None` before `fit`)."""
         return self._y
 
     def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -357,10 +357,12 @@ class GaussianProcess:
         """
         if self._L is None:
             raise RuntimeError("Call fit() before predict().")
-        p = self.params
+        p, X, alpha = self.params, self._X, self._alpha
+        # `condition` sets `_L`, `_X` and `_alpha` together, and needs `params`.
+        assert p is not None and X is not None and alpha is not None
         x = np.atleast_2d(np.asarray(x, dtype=float))
-        kx = p.signal_var * self.kernel.value(scaled_sq_dist(x, self._X, p.lengthscales))
-        mean = kx @ self._alpha
+        kx = p.signal_var * self.kernel.value(scaled_sq_dist(x, X, p.lengthscales))
+        mean = kx @ alpha
         v = scipy.linalg.solve_triangular(self._L, kx.T, lower=True, check_finite=False)
         var = p.signal_var - np.einsum("ij,ij->j", v, v)
         return mean, np.maximum(var, 0.0)
@@ -378,12 +380,14 @@ class GaussianProcess:
         """
         if self._L is None:
             raise RuntimeError("Call fit() before predict_with_grad().")
-        p = self.params
+        p, X, alpha = self.params, self._X, self._alpha
+        # `condition` sets `_L`, `_X` and `_alpha` together, and needs `params`.
+        assert p is not None and X is not None and alpha is not None
         x = np.atleast_2d(np.asarray(x, dtype=float))
         inv_l2 = 1.0 / p.lengthscales**2
-        kv, kg = self.kernel.value_and_grad(scaled_sq_dist(x, self._X, p.lengthscales))
+        kv, kg = self.kernel.value_and_grad(scaled_sq_dist(x, X, p.lengthscales))
         kx = p.signal_var * kv
-        mean = kx @ self._alpha
+        mean = kx @ alpha
         Kinv_kx = scipy.linalg.cho_solve((self._L, True), kx.T, check_finite=False).T  # [m, n]
         var = p.signal_var - np.einsum("ij,ij->i", kx, Kinv_kx)
         # d kx_i / d x = s2 k'(r2_i) 2 (x - X_i) / l^2
@@ -392,8 +396,8 @@ class GaussianProcess:
         def contract(w: np.ndarray) -> np.ndarray:
             # sum_i G_i w_i (x - X_i) * inv_l2, for each query point
             gw = G * w
-            return (gw.sum(1)[:, None] * x - gw @ self._X) * inv_l2
+            return (gw.sum(1)[:, None] * x - gw @ X) * inv_l2
 
-        dmean = contract(np.broadcast_to(self._alpha, G.shape))
+        dmean = contract(np.broadcast_to(alpha, G.shape))
         dvar = -2.0 * contract(Kinv_kx)
         return mean, np.maximum(var, 0.0), dmean, dvar

@@ -263,14 +263,16 @@ class BayesianOptimizer:
             y = warp_scores(y)
         gp = self._gaussian_process()
         gp.fit(X, y, warm_start=self.last_params, fit_subset=self._fit_subset(y))
-        self.last_params = gp.params
+        params = gp.params
+        assert params is not None  # set by `fit`
+        self.last_params = params
         ys = gp.standardize(y)
         best = float(np.min(ys))
         Xp, _ = _encode(enc, list(pending))
         if len(Xp):
             fantasy = gp.predict(Xp)[0]
             noise = np.concatenate(
-                [np.full(len(X), gp.params.noise_var), np.full(len(Xp), gp.min_noise)]
+                [np.full(len(X), params.noise_var), np.full(len(Xp), gp.min_noise)]
             )
             gp.condition(np.vstack([X, Xp]), np.concatenate([ys, fantasy]), noise)
             best = min(best, float(np.min(fantasy)))

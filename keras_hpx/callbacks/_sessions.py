@@ -35,6 +35,7 @@ from typing import Any
 
 import keras
 
+from keras_hpx.callbacks import heartbeat
 from keras_hpx.callbacks._context import find_tuner_context
 from keras_hpx.callbacks._names import safe_name
 from keras_hpx.checks import invalid
@@ -253,7 +254,7 @@ def trained_fewer_epochs(history: list, planned: int | None, stopped: bool) -> b
 
 def last_values(trial: Any) -> dict[str, float]:
     """The last reported value of each metric of a Keras Tuner trial (`{}` without any)."""
-    tracker = getattr(trial, "metrics", None)
+    tracker: Any = getattr(trial, "metrics", None)  # None fails below, and returns {}
     values: dict[str, float] = {}
     try:
         for name in tracker.metrics:
@@ -417,6 +418,8 @@ class TrialCallback(keras.callbacks.Callback):
             self._shared.state["oracle"] = record.oracle
             self._record_unseen_failures(record.oracle)
         self._shared.state.setdefault("seen", set()).add(record.trial_id)
+        if record.oracle is not None:
+            heartbeat.beat_for(record.oracle, record.trial_id)
         self._record = record
         with self._shared.lock:
             self._shared.open.append(record)
@@ -441,6 +444,8 @@ class TrialCallback(keras.callbacks.Callback):
             return
         record.end = time.time()
         record.returned = True
+        if record.oracle is not None:
+            heartbeat.stop_beat(record.oracle)
         planned = (self.params or {}).get("epochs")
         record.planned_epochs = planned
         stop_training = bool(getattr(self.model, "stop_training", False)) if self._model else False

@@ -236,11 +236,12 @@ class HParamsLogger(TrialCallback):
             return
         if record.history:
             last = record.history[-1][0]
-            final = {EPOCHS: record.epochs}
+            final: dict[str, float] = {EPOCHS: record.epochs}
             if record.returned:  # a fit that raised has no score and was not "stopped"
                 final[STOPPED] = float(record.stopped_early)
             session.scalars(final, step=last)
             step, score, _ = record.best()
+            assert step is not None  # `best` has an epoch whenever there is a history
             if record.returned and score is not None:
                 session.scalars({SCORE: score}, step=step)
         session.end(status, end_time_secs=record.end)

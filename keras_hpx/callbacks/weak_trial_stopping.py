@@ -49,6 +49,7 @@ from typing import Any
 
 import keras
 
+from keras_hpx.callbacks import heartbeat
 from keras_hpx.callbacks._context import TunerContext, find_tuner_context
 from keras_hpx.checks import check_bool, check_choice, check_int, invalid
 from keras_hpx.direction import resolve_direction
@@ -185,6 +186,7 @@ class WeakTrialStopping(keras.callbacks.Callback):
         if ctx is not None:
             self.run_id = f"trial-{ctx.trial_id}-exec{ctx.execution}-{uuid.uuid4().hex[:8]}"
             self._objectives = _objective_names(ctx.oracle)
+            heartbeat.beat_for(ctx.oracle, ctx.trial_id)
         else:
             self.run_id = f"run-{uuid.uuid4().hex}"
 
@@ -214,6 +216,8 @@ class WeakTrialStopping(keras.callbacks.Callback):
         logs = dict(logs or {})
         if self.run_id is None:  # used without on_train_begin (e.g. a custom loop)
             self.on_train_begin()
+        run_id = self.run_id
+        assert run_id is not None  # set by on_train_begin
         if self._direction is None:
             self._direction = self._resolve_direction(logs)
         metrics = _numeric(logs)
@@ -226,7 +230,7 @@ class WeakTrialStopping(keras.callbacks.Callback):
             return
 
         self._curve[epoch] = value
-        self.store.append(self.run_id, epoch, value)
+        self.store.append(run_id, epoch, value)
         decision = self.rule.decide(
             self._curve, self._references(report, epoch), epoch, mode=self._direction
         )
@@ -245,6 +249,8 @@ class WeakTrialStopping(keras.callbacks.Callback):
             self._stop(stop)
 
     def on_train_end(self, logs: dict | None = None) -> None:
+        if self._ctx is not None:
+            heartbeat.stop_beat(self._ctx.oracle)
         if self.run_id is not None and self.stopped_epoch is None and self._curve:
             self.store.finish(self.run_id, stopped=False)
 
@@ -257,7 +263,9 @@ class WeakTrialStopping(keras.callbacks.Callback):
 
     def _report(self, epoch: int, metrics: dict[str, float]) -> Any:
         try:
-            trial = self._ctx.oracle.update_trial(self._ctx.trial_id, metrics, step=epoch)
+            ctx = self._ctx
+            assert ctx is not None  # `_can_report` checked it
+            trial = ctx.oracle.update_trial(ctx.trial_id, metrics, step=epoch)
         except Exception as err:  # never crash training over a report
             self._warn_once(
                 "report",
@@ -288,7 +296,9 @@ class WeakTrialStopping(keras.callbacks.Callback):
     def _oracle_references(self) -> dict[str, dict[int, float]] | None:
         from keras_hpx.oracles.base import HpxOracle  # imports Keras Tuner: under a tuner only
 
-        oracle, trial_id = self._ctx.oracle, self._ctx.trial_id
+        ctx = self._ctx
+        assert ctx is not None  # the only caller checks it
+        oracle, trial_id = ctx.oracle, ctx.trial_id
         try:
             if isinstance(oracle, HpxOracle):  # in this process: kept as reports arrive
                 return oracle.curves(self.monitor, exclude=trial_id)
@@ -313,6 +323,7 @@ class WeakTrialStopping(keras.callbacks.Callback):
         self.model.stop_training = True
         self.stopped_epoch = stop.step
         self.early_stop = stop
+        assert self.run_id is not None  # called from on_epoch_end, which set it
         self.store.finish(self.run_id, stopped=True, reason=stop.reason, step=stop.step)
         if self._ctx is not None:
             from keras_hpx.oracles.base import HpxOracle

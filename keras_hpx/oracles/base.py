@@ -58,6 +58,9 @@ __all__ = ["HpxOracle"]
 # Seconds an IDLE answer waits (outside the lock): the tuner asks again at once, so
 # this keeps an idle worker from spinning a core (or the chief's gRPC server).
 IDLE_WAIT = 0.05
+# Seconds between two copies of oracle.json kept as oracle.json.prev (a link and a
+# rename: half a millisecond, worth not paying at every save of a fast search).
+KEEP_PREVIOUS_EVERY = 5.0
 
 
 class HpxOracle(keras_tuner.Oracle):
@@ -170,6 +173,7 @@ class HpxOracle(keras_tuner.Oracle):
         self.damaged_trials: set[str] = set()
         self.lost_leases: list[LostLease] = []
         """Every lease lost in this search (saved), oldest first."""
+        self._awaiting_rerun: set[str] = set()  # lost their worker, not handed out again yet
         # Saved with the oracle.
         self._elapsed_before = 0.0
         self._start_times: dict[str, float] = {}
@@ -182,6 +186,7 @@ class HpxOracle(keras_tuner.Oracle):
         self._indexed_upto = 0
         self._curves: dict[str, dict[str, dict[int, float]]] | None = None
         self._in_end_trial = False
+        self._kept_at: float | None = None
 
     # ----- the one method subclasses write ------------------------------------------------
 
@@ -245,7 +250,9 @@ class HpxOracle(keras_tuner.Oracle):
             self._end(
                 EndKind.EMPTY_SPACE, "empty search space: the model declared no hyperparameters"
             )
-            warnings.warn(f"keras-hpx: {self.search_end.reason}; nothing to search.", stacklevel=2)
+            end = self.search_end
+            assert end is not None  # set by `_end`
+            warnings.warn(f"keras-hpx: {end.reason}; nothing to search.", stacklevel=2)
             return {"status": Status.STOPPED}
         try:
             values = self.warm_start.pop(space, self.is_tried)
@@ -292,6 +299,7 @@ class HpxOracle(keras_tuner.Oracle):
             return kta.new_trial(self.hyperparameters.copy(), "idle", Status.IDLE)
         trial = super().create_trial(tuner_id)
         if trial.status == Status.RUNNING:
+            self._awaiting_rerun.discard(trial.trial_id)  # handed out again
             if trial.trial_id not in self._start_times:
                 self._start_times[trial.trial_id] = time.time()  # a retried trial
             if self.leases is not None:
@@ -322,15 +330,14 @@ class HpxOracle(keras_tuner.Oracle):
             )
             trial.status = Status.INVALID  # Keras Tuner's "waiting for a retry"
             kta.retry_queue(self).append(lost.trial_id)
+            self._awaiting_rerun.add(lost.trial_id)
         self._save_trial(trial)
         self.save()
 
-    def _lost(self, trial_id: str) -> bool:
-        """Whether `trial_id` lost its worker and is not running again yet (late reports)."""
-        if self.leases is None:
-            return False
-        trial = self.trials.get(trial_id)
-        return trial is not None and trial.status != Status.RUNNING
+    def _late(self, trial_id: str) -> bool:
+        """Whether a report for `trial_id` comes too late: its worker was taken for dead and
+        the trial waits for its rerun, or the trial has ended already."""
+        return trial_id in self._awaiting_rerun or trial_id in self.end_order
 
     @kta.synchronized
     def get_trial(self, trial_id: str) -> Any:
@@ -342,10 +349,10 @@ class HpxOracle(keras_tuner.Oracle):
 
     @kta.synchronized
     def update_trial(self, trial_id: str, metrics: dict, step: int = 0) -> Any:
-        if self._lost(trial_id):
+        if self._late(trial_id):
             warnings.warn(
-                f"keras-hpx: a late report for trial {trial_id}, whose worker was taken for "
-                "dead, is ignored.",
+                f"keras-hpx: a late report for trial {trial_id} (its worker was taken for "
+                "dead, or it has ended) is ignored.",
                 stacklevel=2,
             )
             return self.trials[trial_id]
@@ -362,10 +369,10 @@ class HpxOracle(keras_tuner.Oracle):
 
     @kta.synchronized
     def end_trial(self, trial: Any) -> None:
-        if self._lost(trial.trial_id):
+        if self._late(trial.trial_id):
             warnings.warn(
-                f"keras-hpx: the late result of trial {trial.trial_id}, whose worker was taken "
-                "for dead, is ignored (the trial is rerun).",
+                f"keras-hpx: the late result of trial {trial.trial_id} (its worker was taken "
+                "for dead and the trial is rerun, or it has ended) is ignored.",
                 stacklevel=2,
             )
             return
@@ -540,11 +547,13 @@ class HpxOracle(keras_tuner.Oracle):
         return {tid: curve for tid, curve in by_trial.items() if tid != exclude}
 
     def _index_curves(self, trial: Any, names: Any) -> None:
+        curves = self._curves
+        assert curves is not None  # both callers check (or build) it first
         for name in names:
             if not trial.metrics.exists(name):
                 continue
             history = trial.metrics.get_history(name)
-            self._curves.setdefault(name, {})[str(trial.trial_id)] = {
+            curves.setdefault(name, {})[str(trial.trial_id)] = {
                 int(obs.step): float(obs.mean()) for obs in history
             }
 
@@ -614,7 +623,7 @@ class HpxOracle(keras_tuner.Oracle):
             ) from e
         for trial in self.ongoing_trials.values():  # running at the crash: rerun them
             kta.retry_queue(self).append(trial.trial_id)
-        self.ongoing_trials = {}
+        self.ongoing_trials: dict[str, Any] = {}
         for trial_id in loaded.damaged:
             self._save_trial(self.trials[trial_id])
         if loaded.damaged or loaded.used_previous:
@@ -631,7 +640,11 @@ class HpxOracle(keras_tuner.Oracle):
             return
         path = kta.oracle_file(self)
         state = self.get_state()
-        recovery.keep_previous(path)
+        now = time.monotonic()
+        if self._kept_at is None or now - self._kept_at >= KEEP_PREVIOUS_EVERY:
+            # A spare generation; the trials that end after it are in their own files.
+            if recovery.keep_previous(path):
+                self._kept_at = now
         try:
             files.atomic_write_json(path, state)
         except OSError as e:

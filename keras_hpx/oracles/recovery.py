@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import glob
 import os
+import shutil
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,29 +50,25 @@ class LoadedProject:
     used_previous: bool = False
 
 
-def keep_previous(path: str) -> None:
-    """Keeps the current `path` as `path + PREVIOUS_SUFFIX` before it is replaced.
-
-    A hard link (no copy) when the file system allows it; the current file is
-    never absent.
+def keep_previous(path: str) -> bool:
+    """Copies the current `path` to `path + PREVIOUS_SUFFIX` (atomically) before it is
+    replaced. A copy, not a hard link: damage done to the file in place (a truncating
+    copy, a full disk) must not reach the spare. Returns whether a generation was kept.
     """
     if not os.path.exists(path):
-        return
+        return False
     previous = path + PREVIOUS_SUFFIX
     tmp = f"{previous}.tmp-{os.getpid()}"
     try:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        os.link(path, tmp)
+        shutil.copyfile(path, tmp)
         os.replace(tmp, previous)
+        return True
     except OSError:
         try:
-            import shutil
-
-            shutil.copyfile(path, tmp)
-            os.replace(tmp, previous)
+            os.remove(tmp)
         except OSError:
-            pass  # only a spare generation: the save itself goes on
+            pass
+        return False  # only a spare generation: the save itself goes on
 
 
 def _read_state(path: str) -> tuple[dict, bool]:
@@ -113,6 +110,8 @@ def load_project(oracle: Any) -> LoadedProject:
         FileNotFoundError: there is no `oracle.json` (nor a previous generation).
     """
     project = kta.project_dir(oracle)
+    if project is None:  # not set: what `os.path.join(None, ...)` below always raised
+        raise TypeError("expected str, bytes or os.PathLike object, not NoneType")
     trials: dict[str, Any] = {}
     damaged: dict[str, str] = {}
     for path in sorted(glob.glob(os.path.join(project, "trial_*", "trial.json"))):
@@ -139,8 +138,17 @@ def _reconcile(state: dict, trials: dict[str, Any], damaged: dict[str, str]) -> 
     known = set(trials) | set(damaged)
     start = [t for t in state.get("start_order", []) if t in known]
     end = [t for t in state.get("end_order", []) if t in known]
-    ongoing = {k: v for k, v in state.get("ongoing_trials", {}).items() if v in trials}
-    retry = [t for t in state.get("retry_queue", []) if t in trials]
+    # What the saved generation thought was running may have ended since (its file says).
+    ongoing = {
+        k: v
+        for k, v in state.get("ongoing_trials", {}).items()
+        if v in trials and trials[v].status not in Status.FINISHED
+    }
+    retry = [
+        t
+        for t in state.get("retry_queue", [])
+        if t in trials and trials[t].status not in Status.FINISHED
+    ]
     # Trials that ended (or started) after the saved generation: from their own files.
     for trial_id in sorted(trials, key=lambda t: (len(t), t)):
         if trial_id not in start:

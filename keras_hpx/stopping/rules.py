@@ -258,7 +258,9 @@ class PercentileRule(StoppingRule):
                 step,
                 n_runs=len(refs),
             )
-        current = _to_loss(best_up_to(curve, step, mode), mode)
+        best = best_up_to(curve, step, mode)
+        assert best is not None  # `_guard` returned a decision otherwise
+        current = _to_loss(best, mode)
         cutoff = float(np.percentile([_finite(v) for v in refs], self.percentile))
         value = _from_loss(current, mode)
         reference = _from_loss(cutoff, mode)
@@ -363,7 +365,9 @@ class SuccessiveHalvingRule(StoppingRule):
                 step,
                 n_runs=len(refs),
             )
-        current = _to_loss(best_up_to(curve, step, mode), mode)
+        best = best_up_to(curve, step, mode)
+        assert best is not None  # `_guard` returned a decision otherwise
+        current = _to_loss(best, mode)
         everyone = [_finite(v) for v in refs] + [_finite(current)]
         cutoff = float(np.percentile(everyone, 100.0 / self.reduction_factor))
         value = _from_loss(current, mode)

@@ -204,7 +204,7 @@ class FileStore(CurveStore):
         return {"path": self.path}
 
     def __setstate__(self, state: dict) -> None:
-        self.__init__(state["path"])
+        type(self).__init__(self, state["path"])
 
     def __repr__(self) -> str:
         return f"FileStore({self.path!r})"

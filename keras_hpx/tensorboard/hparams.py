@@ -173,6 +173,7 @@ def hparam_infos_from_space(space: Any, max_discrete: int = MAX_DISCRETE) -> lis
     merged: dict[str, dict] = {}
     for p in space.params:
         desc = p.describe()
+        entry: dict[str, Any]
         if p.kind in ("choice", "boolean", "fixed"):
             entry = {"values": list(p.values)}
         elif p.step is not None and (p.n_values or 0) <= max_discrete:

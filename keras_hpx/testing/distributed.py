@@ -36,6 +36,7 @@ import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import IO
 
 from keras_hpx.testing.ports import free_port  # re-exported (it was defined here)
 
@@ -195,12 +196,12 @@ def run_distributed(
     base_env.setdefault("PYTHONUNBUFFERED", "1")
 
     ids = ["chief"] + [f"tuner{i}" for i in range(n_workers)]
-    procs: list[tuple[str, subprocess.Popen, object, float]] = []
+    procs: list[tuple[str, subprocess.Popen, IO[bytes], float]] = []
     ended: dict[str, float] = {}
     start = time.monotonic()
     try:
         for tuner_id in ids:
-            log = tempfile.TemporaryFile(mode="w+b")
+            log: IO[bytes] = tempfile.TemporaryFile(mode="w+b")
             proc_env = dict(base_env, KERASTUNER_TUNER_ID=tuner_id)
             proc = subprocess.Popen(
                 [python, script, *map(str, args)],

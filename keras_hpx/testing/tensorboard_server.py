@@ -20,7 +20,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from typing import Any
+from typing import IO, Any
 
 from keras_hpx.testing.ports import free_port
 
@@ -52,7 +52,7 @@ class TensorBoardServer:
         self.timeout = timeout
         self.url = f"http://127.0.0.1:{self.port}"
         self._proc: subprocess.Popen | None = None
-        self._log = None
+        self._log: IO[bytes] | None = None
 
     def start(self) -> TensorBoardServer:
         """Starts `tensorboard` and waits until it answers.
