@@ -154,6 +154,12 @@ class WeakTrialStopping(keras.callbacks.Callback):
         self._reset_run()
 
     @property
+    def direction(self) -> str | None:
+        """`"min"` or `"max"` once resolved (at the first epoch's end for `mode="auto"`),
+        else `None`."""
+        return self._direction
+
+    @property
     def store(self) -> CurveStore:
         """The curve store shared by this callback and its copies."""
         return self._shared.store

@@ -76,7 +76,7 @@ def test_accuracy_is_maximised_in_auto_mode():
     cb = WeakTrialStopping(monitor="val_accuracy", rule="percentile", min_steps=1, min_runs=1)
     fit(GOOD, cb, epochs=3)
     h = fit(BAD, cb, epochs=3)
-    assert cb._direction == "max"
+    assert cb.direction == "max"
     assert len(h.history["val_accuracy"]) == 1
 
 

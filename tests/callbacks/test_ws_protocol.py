@@ -164,7 +164,7 @@ def test_auto_mode_is_resolved_at_the_first_epoch_end_from_the_models_metric():
     cb = Recording(monitor="val_wobble", rule="threshold")
     cb.set_model(model(GOOD))
     cb.on_train_begin()
-    assert cb._direction is None  # not at train begin: the metrics are not built yet
+    assert cb.direction is None  # not at train begin: the metrics are not built yet
     _fit(cb, metric)
     assert [r["direction"] for r in Recording.log] == ["max", "max"]
 
@@ -176,7 +176,7 @@ def test_auto_mode_without_any_clue_asks_for_a_mode():
         _fit(cb, metric)
     cb = WeakTrialStopping(monitor="val_wobble", mode="min", rule="threshold")
     _fit(cb, metric)  # an explicit mode needs no clue
-    assert cb._direction == "min"
+    assert cb.direction == "min"
 
 
 def test_the_tuners_objective_comes_before_the_name(tmp_path):
