@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 
 __all__ = [
+    "chebyshev",
     "dominates",
     "hypervolume",
     "non_dominated",
@@ -147,3 +148,20 @@ def _hv(P: np.ndarray, ref: np.ndarray) -> float:
         S = S[non_dominated(S)]
         total += height * _hv(S, ref[:-1])
     return total
+
+
+def chebyshev(Y: np.ndarray, weights: np.ndarray, rho: float = 0.05) -> np.ndarray:
+    """The augmented Chebyshev scalarisation of normalised, minimised points (ParEGO):
+    `max_k w_k y_k + rho * sum_k w_k y_k`, one value per row (lower is better).
+
+    Every Pareto-optimal point is the minimiser for some weights, so drawing the
+    weights afresh at each proposal spreads a single-objective search over the front.
+
+    Args:
+        Y: `(n, m)` points, each column normalised to about [0, 1].
+        weights: `(m,)` non-negative weights summing to 1.
+        rho: Weight of the sum term (breaks ties along the axes). Defaults to `0.05`.
+    """
+    Y = np.asarray(Y, dtype=float)
+    w = np.asarray(weights, dtype=float)
+    return np.max(Y * w, axis=1) + rho * (Y @ w)

@@ -31,6 +31,8 @@ __all__ = [
 ]
 
 BASE_COLUMNS = ("trial_id", "status", "score", "seconds", "stopped_reason", "error")
+RESERVED_COLUMNS = frozenset(BASE_COLUMNS) | {"pareto"}
+"""Columns a hyperparameter's name may not take (`pareto`: several objectives only)."""
 METRIC_PREFIX = "metric:"
 HP_PREFIX = "hp:"
 
@@ -38,7 +40,7 @@ HP_PREFIX = "hp:"
 def hp_column(name: str) -> str:
     """The CSV column of hyperparameter `name`: the name itself, or `hp:<name>` when it
     would clash with a base column (`score`, `status`, ...) or look like a prefixed one."""
-    if name in BASE_COLUMNS or name.startswith((METRIC_PREFIX, HP_PREFIX)):
+    if name in RESERVED_COLUMNS or name.startswith((METRIC_PREFIX, HP_PREFIX)):
         return HP_PREFIX + name
     return name
 
@@ -136,6 +138,31 @@ class TrialsCSV:
                 with open(self.path, "a", newline="", encoding="utf-8") as f:
                     csv.DictWriter(f, fieldnames=self._columns, restval="").writerow(row)
 
+    def set_column(self, column: str, values: Mapping[str, Any]) -> None:
+        """Sets `column` of the rows of the given trial ids (e.g. `pareto` as the front
+        changes); rewrites the file only if a cell changed.
+
+        Args:
+            column: The column (added if new).
+            values: `{trial_id: value}`.
+        """
+        with self._lock:
+            if self._columns is None:
+                self._load()
+            assert self._columns is not None
+            changed = column not in self._columns
+            if changed:
+                self._columns.append(column)
+            for row in self._rows:
+                trial_id = row.get("trial_id")
+                if trial_id in values:
+                    cell = _cell(values[trial_id])
+                    if str(row.get(column, "")) != str(cell):
+                        row[column] = cell
+                        changed = True
+            if changed and self._rows:
+                self._rewrite()
+
     def _rewrite(self) -> None:
         os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
         assert self._columns is not None  # set by `append`, the only caller
@@ -177,6 +204,7 @@ def progress_line(
     time_left: float | None = None,
     values: Mapping[str, Any] | None = None,
     objective: str = "score",
+    front: int | None = None,
 ) -> str:
     """One human line per finished trial: `[k/N] trial 07 COMPLETED ... ~1m10s left`.
 
@@ -192,6 +220,8 @@ def progress_line(
             when `None` and `total` is known. Defaults to `None`.
         values: Hyperparameters to show. Defaults to `None`.
         objective: Name of the objective. Defaults to `"score"`.
+        front: Size of the Pareto front (several objectives), or `None`.
+            Defaults to `None`.
     """
     if time_left is None and total and done:
         time_left = elapsed / done * max(total - done, 0)
@@ -201,7 +231,7 @@ def progress_line(
     parts = [
         f"[{of}] trial {trial_id} {status}",
         f"{objective}={score_s}",
-        f"best={best_s}",
+        f"best={best_s}" if front is None else f"front={front}",
         f"elapsed {format_duration(elapsed)}",
     ]
     if time_left is not None:

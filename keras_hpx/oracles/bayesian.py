@@ -24,6 +24,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from keras_hpx import pareto
 from keras_hpx.bayes.acquisition import AcquisitionFunction
 from keras_hpx.bayes.gp import GPParams
 from keras_hpx.bayes.kernels import Kernel
@@ -198,9 +199,26 @@ class BayesianOracle(HpxOracle):
     def expected_trials(self) -> int | None:
         return discrete_expected(self)
 
+    def _scalarised(self) -> dict[str, float]:
+        """Several objectives (ParEGO): each completed trial's augmented Chebyshev value of
+        its objectives, normalised over the completed trials, with weights drawn afresh
+        for this proposal from the oracle's seed (lower is better)."""
+        ids, Y = self._completed_values()
+        if not ids:
+            return {}
+        M = pareto.to_minimise(Y, [o.direction for o in self.objectives])
+        N = pareto.normalise(M, M.min(axis=0), M.max(axis=0))
+        weights = self.rng_for(3, len(self.start_order)).dirichlet(np.ones(M.shape[1]))
+        return dict(zip(ids, map(float, pareto.chebyshev(N, weights))))
+
     def observations(self) -> Observations:
-        """The trials as the model sees them (see `Observations`)."""
+        """The trials as the model sees them (see `Observations`).
+
+        With several objectives the score is a random scalarisation (`_scalarised`),
+        so successive proposals aim at different parts of the Pareto front.
+        """
         space = self.space
+        scalarised = self._scalarised() if self.multi_objective else None
         sign = -1.0 if self.direction() == "max" else 1.0
         running_ids = {t.trial_id for t in self.ongoing_trials.values()}
         observed, pending, excluded = [], [], set()
@@ -214,6 +232,9 @@ class BayesianOracle(HpxOracle):
                 pending.append(values)
                 continue
             score = trial.score if trial.status in (Status.COMPLETED, Status.STOPPED) else None
+            if scalarised is not None:
+                observed.append((values, scalarised.get(trial_id)))
+                continue
             if score is not None:
                 score = float(score)
                 score = sign * score if math.isfinite(score) else None

@@ -19,6 +19,11 @@ What is used, and why:
   `Oracle.reload()`: overridden to check every file it reads.
 * `keras_tuner.src.engine.metrics_tracking.MetricsTracker`: a fresh, empty
   metrics record for a trial that is rerun after its worker was lost.
+* `keras_tuner.src.engine.tuner_utils.validate_trial_results`: with several
+  objectives Keras Tuner looks for a key named `"multi_objective"` in the dict a
+  `run_trial` returns, and rejects `{"val_accuracy": ..., "params": ...}` (its
+  bug). `accept_multi_objective_dicts()` wraps it so that a dict holding every
+  objective passes; everything else is checked as before.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ __all__ = [
     "trial_dir",
     "trial_from_state",
     "new_trial",
+    "accept_multi_objective_dicts",
 ]
 
 SUPPORTED = ">=1.4.7,<1.5"
@@ -123,3 +129,30 @@ def trial_from_state(state: dict) -> Any:
 def new_trial(hyperparameters: Any, trial_id: str, status: str) -> Any:
     """A `Trial` with the given space (its values empty), id and status."""
     return _Trial(hyperparameters=hyperparameters, trial_id=trial_id, status=status)
+
+
+def accept_multi_objective_dicts() -> None:
+    """Makes Keras Tuner accept a `run_trial` dict that holds every objective of a
+    `MultiObjective` (idempotent; other results are validated as Keras Tuner does)."""
+    from keras_tuner.src.engine import objective as kt_objective
+    from keras_tuner.src.engine import tuner_utils
+
+    original = tuner_utils.validate_trial_results
+    if getattr(original, "_keras_hpx", False):
+        return
+
+    def validate_trial_results(results: Any, objective: Any, func_name: str) -> Any:
+        if (
+            isinstance(objective, kt_objective.MultiObjective)
+            and isinstance(results, dict)
+            and all(name in results for name in objective.name_to_direction)
+        ):
+            return None
+        if isinstance(objective, kt_objective.MultiObjective) and isinstance(results, list):
+            for elem in results:
+                validate_trial_results(elem, objective, func_name)
+            return None
+        return original(results, objective, func_name)
+
+    validate_trial_results._keras_hpx = True  # type: ignore[attr-defined]
+    tuner_utils.validate_trial_results = validate_trial_results

@@ -28,6 +28,7 @@ class SearchSnapshot:
         best: Best score so far, or `None`.
         elapsed: Seconds of search (summed over resumes).
         objective: The objective's name.
+        front: Ids of the Pareto front's trials (several objectives), else `None`.
     """
 
     done: int
@@ -35,6 +36,7 @@ class SearchSnapshot:
     best: float | None
     elapsed: float
     objective: str
+    front: tuple[str, ...] | None = None
 
 
 class TrialReporter:
@@ -91,6 +93,10 @@ class TrialReporter:
                     stop.describe() if stop is not None else None,
                     error=error,
                 )
+                if snapshot.front is not None:  # several objectives: the front may change
+                    on_front = set(snapshot.front)
+                    ids = [r.get("trial_id") for r in csv.rows()]
+                    csv.set_column("pareto", {t: int(t in on_front) for t in ids if t})
             except OSError as e:
                 warnings.warn(f"Could not write {csv.path}: {e}", stacklevel=2)
         if self.progress:
@@ -105,6 +111,7 @@ class TrialReporter:
                     elapsed=snapshot.elapsed,
                     values=values,
                     objective=snapshot.objective,
+                    front=None if snapshot.front is None else len(snapshot.front),
                 ),
                 flush=True,
             )

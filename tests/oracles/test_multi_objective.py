@@ -1,0 +1,190 @@
+"""Several objectives: a custom run_trial's dict is accepted, `pareto_front()` is exactly
+the non-dominated completed trials, best trials start with the front, `trials.csv` has a
+`pareto` column, the Bayesian oracle aims at the front, and a resume keeps it all."""
+
+import csv
+import math
+
+import keras
+import keras_tuner as kt
+import numpy as np
+import pytest
+
+from keras_hpx import BayesianOracle, GridOracle, RandomOracle
+from keras_hpx.oracles.bayesian import ProposalSource
+from keras_hpx.pareto import dominates, hypervolume
+from keras_hpx.testing.conformance import run_search
+
+OBJECTIVES = [kt.Objective("accuracy", "max"), kt.Objective("size", "min")]
+
+
+def _space():
+    hp = kt.HyperParameters()
+    hp.Float("x", 0.0, 1.0, step=0.1)
+    hp.Float("y", 0.0, 1.0, step=0.1)
+    return hp
+
+
+def _results(values):
+    """A trade-off: accuracy rises with x, size rises with x and y (y only costs)."""
+    x, y = values["x"], values["y"]
+    return {"accuracy": math.sqrt(x) - 0.1 * y, "size": x + 0.5 * y}
+
+
+class TradeOffTuner(kt.Tuner):
+    fail_ids: tuple = ()
+
+    def run_trial(self, trial, *args, **kwargs):
+        if trial.trial_id in self.fail_ids:
+            return {"accuracy": float("nan"), "size": 0.0}
+        return _results(trial.hyperparameters.values)
+
+
+ORACLES = {
+    "grid": lambda n, **kw: GridOracle(
+        objective=OBJECTIVES, max_trials=n, hyperparameters=_space(), **kw
+    ),
+    "random": lambda n, **kw: RandomOracle(
+        objective=OBJECTIVES, max_trials=n, hyperparameters=_space(), seed=2, **kw
+    ),
+    "bayes": lambda n, **kw: BayesianOracle(
+        objective=OBJECTIVES,
+        max_trials=n,
+        hyperparameters=_space(),
+        seed=2,
+        num_initial_points=4,
+        **kw,
+    ),
+}
+
+
+def _brute_front(oracle):
+    done = [t for t in oracle.trials.values() if t.status == "COMPLETED"]
+    points = {
+        t.trial_id: np.array(
+            [
+                -_results(t.hyperparameters.values)["accuracy"],
+                _results(t.hyperparameters.values)["size"],
+            ]
+        )
+        for t in done
+    }
+    return sorted(
+        tid for tid, p in points.items() if not any(dominates(q, p) for q in points.values())
+    )
+
+
+@pytest.mark.parametrize("name", sorted(ORACLES))
+def test_the_front_is_exactly_the_non_dominated_completed_trials(tmp_path, name):
+    tuner = run_search(ORACLES[name](12), tmp_path, project=name, tuner_class=TradeOffTuner)
+    oracle = tuner.oracle
+    assert oracle.multi_objective
+    assert all(t.status == "COMPLETED" for t in oracle.trials.values())
+    front = oracle.pareto_front()
+    assert sorted(t.trial_id for t in front) == _brute_front(oracle)
+    assert [t.trial_id for t in front] == [
+        t for t in oracle.start_order if t in {f.trial_id for f in front}
+    ]
+    best = tuner.get_best_hyperparameters(len(oracle.trials))
+    assert len(best) == len(oracle.trials)
+    assert best[0].values in [t.hyperparameters.values for t in front]
+    rows = list(csv.DictReader(open(tmp_path / name / "trials.csv")))
+    assert {r["trial_id"] for r in rows if r["pareto"] == "1"} == {t.trial_id for t in front}
+
+
+def test_failed_and_nan_trials_never_enter_the_front(tmp_path):
+    oracle = ORACLES["random"](8)
+    tuner = TradeOffTuner(
+        oracle=oracle, hypermodel=lambda hp: None, directory=str(tmp_path), project_name="nan"
+    )
+    tuner.fail_ids = ("0", "3")
+    tuner.search(verbose=0)
+    assert oracle.trials["0"].status == "FAILED" and oracle.trials["3"].status == "FAILED"
+    ids = {t.trial_id for t in oracle.pareto_front()}
+    assert ids and not ids & {"0", "3"}
+
+
+def test_ties_and_duplicates_share_the_front(tmp_path):
+    oracle = RandomOracle(objective=OBJECTIVES, max_trials=4, hyperparameters=_space(), seed=0)
+    for values in ({"x": 0.5, "y": 0.0}, {"x": 0.9, "y": 0.0}, {"x": 0.5, "y": 0.5}):
+        oracle.enqueue_trial(values)
+    run_search(oracle, tmp_path, project="ties", tuner_class=TradeOffTuner)
+    front = {tuple(sorted(t.hyperparameters.values.items())) for t in oracle.pareto_front()}
+    assert (("x", 0.5), ("y", 0.0)) in front and (("x", 0.9), ("y", 0.0)) in front
+    assert (("x", 0.5), ("y", 0.5)) not in front  # dominated by (0.5, 0.0)
+
+
+def test_a_multi_objective_search_resumes_with_its_front(tmp_path):
+    first = run_search(ORACLES["bayes"](6), tmp_path, project="r", tuner_class=TradeOffTuner).oracle
+    before = [first.trials[t].hyperparameters.values for t in first.start_order]
+    again = run_search(
+        ORACLES["bayes"](10), tmp_path, project="r", overwrite=False, tuner_class=TradeOffTuner
+    ).oracle
+    after = [again.trials[t].hyperparameters.values for t in again.start_order]
+    assert after[:6] == before and len(after) == 10
+    assert len({tuple(sorted(v.items())) for v in after}) == 10
+    assert sorted(t.trial_id for t in again.pareto_front()) == _brute_front(again)
+
+
+def test_the_bayesian_oracle_models_the_front_and_covers_it(tmp_path):
+    """ParEGO scalarisations: proposals from the model, and a front at least as good
+    (hypervolume) as random search's with the same budget and seed."""
+    volumes = {}
+    for name in ("bayes", "random"):
+        oracle = run_search(
+            ORACLES[name](16), tmp_path, project=f"hv-{name}", tuner_class=TradeOffTuner
+        ).oracle
+        if name == "bayes":
+            assert oracle.last_proposal is ProposalSource.MODEL
+        points = np.array(
+            [
+                [
+                    -_results(t.hyperparameters.values)["accuracy"],
+                    _results(t.hyperparameters.values)["size"],
+                ]
+                for t in oracle.pareto_front()
+            ]
+        )
+        volumes[name] = hypervolume(points, np.array([0.1, 1.6]))
+    assert volumes["bayes"] >= volumes["random"] * 0.95, volumes
+
+
+def test_a_plain_model_fit_history_is_a_multi_objective_result(tmp_path):
+    def build(hp):
+        model = keras.Sequential(
+            [
+                keras.Input((4,)),
+                keras.layers.Dense(hp.Int("units", 1, 8)),
+                keras.layers.Dense(2, activation="softmax"),
+            ]
+        )
+        model.compile(
+            optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+        )
+        return model
+
+    oracle = RandomOracle(
+        objective=[kt.Objective("val_accuracy", "max"), kt.Objective("val_loss", "min")],
+        max_trials=3,
+        seed=1,
+    )
+    tuner = kt.Tuner(oracle=oracle, hypermodel=build, directory=str(tmp_path), project_name="fit")
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(48, 4)).astype("float32")
+    y = (x[:, 0] > 0).astype("int32")
+    tuner.search(x, y, validation_split=0.25, epochs=2, verbose=0)
+    assert all(t.status == "COMPLETED" for t in oracle.trials.values())
+    assert oracle.pareto_front()
+    for trial in oracle.trials.values():
+        values = oracle.objective_values(trial)
+        assert values is not None and np.all(np.isfinite(values))
+
+
+def test_single_objective_csv_has_no_pareto_column(tmp_path):
+    oracle = RandomOracle(
+        objective=kt.Objective("size", "min"), max_trials=3, hyperparameters=_space(), seed=0
+    )
+    run_search(oracle, tmp_path, project="one", tuner_class=TradeOffTuner)
+    header = next(csv.reader(open(tmp_path / "one" / "trials.csv")))
+    assert "pareto" not in header
+    assert [t.trial_id for t in oracle.pareto_front()] == [oracle.get_best_trials(1)[0].trial_id]
