@@ -20,6 +20,8 @@ _EXPORTS = {
     "WeakTrialStopping": "keras_hpx.callbacks.weak_trial_stopping",
     "HParamsLogger": "keras_hpx.callbacks.hparams_logger",
     "TrialLogger": "keras_hpx.callbacks.trial_logger",
+    "ModelCost": "keras_hpx.callbacks.model_cost",
+    "TrialHeartbeat": "keras_hpx.callbacks.heartbeat",
     "HpxOracle": "keras_hpx.oracles.base",
     "Space": "keras_hpx.space",
     "Param": "keras_hpx.space",

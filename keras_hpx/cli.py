@@ -7,6 +7,7 @@ import sys
 
 from keras_hpx.demo import add_demo_parser
 from keras_hpx.export import add_export_parser
+from keras_hpx.plot import add_plot_parser
 
 __all__ = ["main"]
 
@@ -18,6 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     add_demo_parser(sub)
     add_export_parser(sub)
+    add_plot_parser(sub)
     return parser
 
 

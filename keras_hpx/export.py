@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import glob
-import json
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -39,6 +38,7 @@ from typing import Any
 from keras_hpx import report
 from keras_hpx.callbacks._names import safe_name
 from keras_hpx.checks import check_bool, invalid
+from keras_hpx.files import read_json
 from keras_hpx.records import STOPPED_AT_EPOCH, STOPPED_EARLY, EarlyStop
 from keras_hpx.space import Param, Space
 from keras_hpx.tensorboard import hparams as tb
@@ -208,12 +208,10 @@ def export_project(
     oracle_state: dict = {}
     oracle_path = os.path.join(project, "oracle.json")
     if os.path.exists(oracle_path):
-        with open(oracle_path, encoding="utf-8") as f:
-            oracle_state = json.load(f)
+        oracle_state = read_json(oracle_path)
     trials = []
     for path in sorted(glob.glob(os.path.join(project, "trial_*", "trial.json"))):
-        with open(path, encoding="utf-8") as f:
-            trials.append((json.load(f), os.path.getmtime(path)))
+        trials.append((read_json(path), os.path.getmtime(path)))
     trials.sort(key=lambda t: (len(str(t[0]["trial_id"])), str(t[0]["trial_id"])))
 
     configs = [oracle_state["hyperparameters"]] if "hyperparameters" in oracle_state else []

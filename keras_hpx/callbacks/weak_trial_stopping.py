@@ -192,6 +192,8 @@ class WeakTrialStopping(keras.callbacks.Callback):
         if ctx is not None:
             self.run_id = f"trial-{ctx.trial_id}-exec{ctx.execution}-{uuid.uuid4().hex[:8]}"
             self._objectives = _objective_names(ctx.oracle)
+            if len(self._objectives) > 1:
+                raise _multi_objective_error(self.monitor, self._objectives)
             heartbeat.beat_for(ctx.oracle, ctx.trial_id)
         else:
             self.run_id = f"run-{uuid.uuid4().hex}"
@@ -451,3 +453,16 @@ def _model_metrics(model: Any) -> list[Any]:
 def _status(trial: Any) -> str | None:
     status = getattr(trial, "status", None)
     return None if status is None else str(status)
+
+
+def _multi_objective_error(monitor: str, objectives: list[str]) -> Exception:
+    """The limitation, said once: Keras Tuner ends the search on a `FatalError`."""
+    from keras_tuner import errors
+
+    return errors.FatalValueError(
+        f"WeakTrialStopping judges one metric (monitor={monitor!r}) but this search has "
+        f"several objectives {objectives}: stopping a run on one of them would cut the "
+        "trade-offs the Pareto front is made of (a smaller model with a lower accuracy). "
+        "keras-hpx has no Pareto-aware stopping rule yet: leave WeakTrialStopping out of "
+        "multi-objective searches."
+    )

@@ -674,6 +674,12 @@ class HpxOracle(keras_tuner.Oracle):
             "early_stops": {k: v.to_dict() for k, v in self._early_stops.items()},
             "search_end": None if self.search_end is None else self.search_end.to_dict(),
             "damaged_trials": sorted(self.damaged_trials),
+            # Read by `keras-hpx plot` (Keras Tuner's own state does not keep the objective).
+            "objectives": [
+                {"name": o.name, "direction": o.direction}
+                for o in self.objectives
+                if getattr(o, "name", None) is not None
+            ],
             "lost_leases": [dataclasses.asdict(lost) for lost in self.lost_leases],
         }
         return state

