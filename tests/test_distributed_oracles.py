@@ -45,3 +45,23 @@ def test_chief_and_two_workers(tmp_path, name):
     # the chief answers quickly: proposals never block it for long
     slowest = max(s for w in workers for s in w["create_seconds"])
     assert slowest < 2.0, slowest
+
+
+@pytest.mark.slow
+def test_a_multi_objective_search_over_grpc(tmp_path):
+    """Several objectives in distributed mode: the workers' dicts reach the chief's
+    oracle (Keras Tuner's check is fixed in every process), and its front is exact."""
+    result = run_distributed(
+        str(SCRIPT),
+        n_workers=2,
+        args=["bayes_mo", str(tmp_path)],
+        timeout=240,
+        env={"KERAS_BACKEND": "jax"},
+    )
+    result.check()
+    chief = json.load(open(tmp_path / "chief.json"))
+    trials = chief["trials"]
+    assert len(trials) == 14 and all(t["status"] == "COMPLETED" for t in trials)
+    configs = [tuple(sorted(t["values"].items())) for t in trials]
+    assert len(set(configs)) == len(configs)
+    assert chief["front"], "no Pareto front on the chief"

@@ -33,6 +33,9 @@ def space():
 
 
 objective = kt.Objective("score", "min")
+if name.endswith("_mo"):  # several objectives: score against a size that grows with "a"
+    objective = [kt.Objective("score", "min"), kt.Objective("size", "min")]
+    name = name[: -len("_mo")]
 if name == "grid":
     oracle = GridOracle(objective=objective, hyperparameters=space())
 elif name == "random":
@@ -50,6 +53,8 @@ class Worker(ScoringTuner):
         start = time.time()
         time.sleep(0.2)
         result = {"score": score_of(trial.hyperparameters.values)}
+        if isinstance(objective, list):
+            result["size"] = float(trial.hyperparameters.values["a"])
         RAN.append(
             {
                 "trial_id": trial.trial_id,
@@ -86,5 +91,6 @@ if "chief" in tuner_id:
         {"trial_id": t.trial_id, "status": t.status, "values": t.hyperparameters.values}
         for t in tuner.oracle.trials.values()
     ]
+    record["front"] = [t.trial_id for t in tuner.oracle.pareto_front()]
 with open(os.path.join(out, f"{tuner_id}.json"), "w") as f:
     json.dump(record, f)
