@@ -12,7 +12,7 @@ What it shows:
   `trials.csv` has a `pareto` column; `keras-hpx plot PROJECT --pareto out.png` draws
   the front (written here through `keras_hpx.plot.plot_pareto`).
 
-Scikit-learn's bundled digits (no download), 10 trials of 3 epochs.
+Scikit-learn's bundled digits (no download), 8 trials of 3 epochs.
 
 Run it with:
 
@@ -62,8 +62,8 @@ def build_model(hp):
 
 oracle = BayesianOracle(
     objective=[kt.Objective("val_accuracy", "max"), kt.Objective("params", "min")],
-    max_trials=10,
-    num_initial_points=5,
+    max_trials=8,
+    num_initial_points=4,
     seed=1,
 )
 tuner = kt.Tuner(

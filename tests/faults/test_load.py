@@ -7,7 +7,7 @@ import pytest
 from keras_hpx.testing.load import run_load
 
 SCRIPT = str(Path(__file__).parents[1] / "scripts" / "load_search.py")
-TRIALS = {"grid": 200, "random": 200, "bayes": 100}
+TRIALS = {"grid": 150, "random": 150, "bayes": 60}
 
 
 @pytest.mark.slow
