@@ -124,6 +124,7 @@ def run_keras_tuner_style(method: str, b, directions, trials: int, seed: int):
         oracle = kt.oracles.BayesianOptimizationOracle(
             objective=objective, max_trials=trials, hyperparameters=kt_space(b), seed=seed
         )
+    oracle._display.verbose = 0  # no per-trial printout (as tuner.search(verbose=0))
     with tempfile.TemporaryDirectory() as d:
         oracle._set_project_dir(d, "mo")
         points, spent = [], 0.0

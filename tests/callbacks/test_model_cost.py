@@ -71,3 +71,44 @@ def test_bad_arguments():
         ModelCost(batch_size=0)
     with pytest.raises(TypeError, match=r"Received: latency='yes'"):
         ModelCost(latency="yes")
+
+
+def test_hparams_lists_every_objective_as_a_metric_column(tmp_path):
+    import glob
+
+    from tensorboard.backend.event_processing import event_file_loader
+    from tensorboard.plugins.hparams import plugin_data_pb2
+
+    from keras_hpx import HParamsLogger
+
+    x, y = _data()
+    hp = kt.HyperParameters()
+    hp.Choice("units", [2, 16])
+    oracle = RandomOracle(
+        objective=[kt.Objective("val_accuracy", "max"), kt.Objective("params", "min")],
+        max_trials=2,
+        hyperparameters=hp,
+        seed=0,
+    )
+    tuner = kt.Tuner(oracle=oracle, hypermodel=_build, directory=str(tmp_path), project_name="p")
+    logs = tmp_path / "logs"
+    tuner.search(
+        x,
+        y,
+        validation_split=0.25,
+        epochs=1,
+        verbose=0,
+        callbacks=[ModelCost(latency=False), HParamsLogger(logs)],
+    )
+    tags = set()
+    for path in glob.glob(str(logs / "**" / "events*"), recursive=True):
+        for event in event_file_loader.EventFileLoader(path).Load():
+            for value in event.summary.value:
+                if value.metadata.plugin_data.plugin_name != "hparams":
+                    continue
+                data = plugin_data_pb2.HParamsPluginData.FromString(
+                    value.metadata.plugin_data.content
+                )
+                if data.HasField("experiment"):
+                    tags |= {m.name.tag for m in data.experiment.metric_infos}
+    assert {"val_accuracy", "params"} <= tags
