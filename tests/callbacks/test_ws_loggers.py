@@ -178,4 +178,7 @@ def test_callbacks_package_exports_its_names_lazily():
     """
     before, names = _run(code).split(" ", 1)
     assert before == "[]"  # the package itself imports nothing heavy
-    assert names == "['HParamsLogger', 'TrialLogger', 'WeakTrialStopping', 'trial_curves']"
+    assert names == (
+        "['HParamsLogger', 'ModelCost', 'TrialHeartbeat', 'TrialLogger', 'WeakTrialStopping', "
+        "'trial_curves']"
+    )
