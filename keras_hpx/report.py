@@ -155,7 +155,7 @@ class TrialsCSV:
                 self._columns.append(column)
             for row in self._rows:
                 trial_id = row.get("trial_id")
-                if trial_id in values:
+                if trial_id is not None and trial_id in values:
                     cell = _cell(values[trial_id])
                     if str(row.get(column, "")) != str(cell):
                         row[column] = cell

@@ -41,10 +41,10 @@ from typing import Any
 import keras_tuner
 import numpy as np
 
-from keras_hpx import files, pareto, report
+from keras_hpx import files, report
 from keras_hpx.checks import check_bool, check_int, check_number, invalid
 from keras_hpx.oracles import keras_tuner_adapter as kta
-from keras_hpx.oracles import recovery
+from keras_hpx.oracles import objectives, recovery
 from keras_hpx.oracles.leases import LeaseBook, LostLease
 from keras_hpx.oracles.reporter import SearchSnapshot, TrialReporter
 from keras_hpx.oracles.tried import TriedIndex
@@ -433,7 +433,7 @@ class HpxOracle(keras_tuner.Oracle):
             trial.score = float("nan")  # Keras Tuner marks the trial INVALID (then FAILED)
             trial.message = "non-finite result: " + ", ".join(bad)
 
-    # ----- several objectives -------------------------------------------------------------
+    # ----- several objectives (see `objectives.py`) ----------------------------------------
 
     @property
     def multi_objective(self) -> bool:
@@ -443,58 +443,19 @@ class HpxOracle(keras_tuner.Oracle):
     @property
     def objectives(self) -> list[Any]:
         """The `keras_tuner.Objective`s: several, or the one."""
-        return list(self.objective.objectives) if self.multi_objective else [self.objective]
+        return objectives.objective_list(self.objective)
 
     def _score_multi_objective(self, trial: Any) -> None:
-        """Keras Tuner's rule for the step (the best summed, signed objective), kept exact:
-        the trial's `score` is that sum and `best_step` the step where every objective
-        was reported together; `objective_values` reads the objectives there."""
-        curves = {}
-        for o in self.objectives:
-            if not trial.metrics.exists(o.name):
-                trial.score, trial.best_step = float("nan"), 0
-                return
-            curves[o.name] = {
-                int(obs.step): float(obs.mean()) for obs in trial.metrics.get_history(o.name)
-            }
-        steps = sorted(set.intersection(*(set(c) for c in curves.values())))
-        best = None
-        for step in steps:
-            value = self.objective.get_value({name: c[step] for name, c in curves.items()})
-            if math.isfinite(value) and (best is None or value < best[0]):
-                best = (value, step)
-        if best is None:
-            trial.score, trial.best_step = float("nan"), steps[-1] if steps else 0
-        else:
-            trial.score, trial.best_step = best
+        trial.score, trial.best_step = objectives.score_by_sum(self.objective, trial)
 
     def objective_values(self, trial: Any) -> np.ndarray | None:
         """The trial's objectives, in the order of `objectives`, at its best step (`None`
         if one is missing or not finite)."""
-        step = getattr(trial, "best_step", None)
-        out = []
-        for o in self.objectives:
-            if not trial.metrics.exists(o.name):
-                return None
-            history = trial.metrics.get_history(o.name)
-            at = [obs for obs in history if step is None or int(obs.step) == int(step)]
-            value = float((at or history)[-1].mean())
-            if not math.isfinite(value):
-                return None
-            out.append(value)
-        return np.array(out)
+        return objectives.values_at_step(self.objectives, trial)
 
     def _completed_values(self) -> tuple[list[str], np.ndarray]:
-        ids, rows = [], []
-        for trial_id in self.start_order:
-            trial = self.trials.get(trial_id)
-            if trial is None or trial.status != Status.COMPLETED:
-                continue
-            values = self.objective_values(trial)
-            if values is not None:
-                ids.append(trial_id)
-                rows.append(values)
-        return ids, np.array(rows).reshape(len(rows), len(self.objectives))
+        trials = ((t, self.trials.get(t)) for t in self.start_order)
+        return objectives.completed_values(trials, self.objectives)
 
     def pareto_front(self) -> list[Any]:
         """The completed trials no other completed trial dominates, in the order they started.
@@ -503,12 +464,9 @@ class HpxOracle(keras_tuner.Oracle):
         that failed, or whose objectives are missing, NaN or infinite, are never in it;
         equal trials are all in it (none dominates the other).
         """
-        ids, Y = self._completed_values()
-        if not ids:
-            return []
+        ids, values = self._completed_values()
         directions = [o.direction for o in self.objectives]
-        mask = pareto.non_dominated(pareto.to_minimise(Y, directions))
-        return [self.trials[t] for t, keep in zip(ids, mask) if keep]
+        return [self.trials[t] for t in objectives.front_ids(ids, values, directions)]
 
     def get_best_trials(self, num_trials: int = 1) -> list[Any]:
         """The best trials; with several objectives, the Pareto front first.
@@ -521,16 +479,10 @@ class HpxOracle(keras_tuner.Oracle):
         """
         if not self.multi_objective:
             return super().get_best_trials(num_trials)
-        ids, Y = self._completed_values()
-        ordered: list[str] = []
-        if ids:
-            M = pareto.to_minimise(Y, [o.direction for o in self.objectives])
-            ranks = pareto.nondominated_ranks(M)
-            spread = pareto.normalise(M, M.min(axis=0), M.max(axis=0)).sum(axis=1)
-            ordered = [
-                ids[i] for i in sorted(range(len(ids)), key=lambda i: (ranks[i], spread[i], i))
-            ]
-        rest = [t for t in self.start_order if t not in set(ordered) and t in self.trials]
+        ids, values = self._completed_values()
+        ordered = objectives.best_order(ids, values, [o.direction for o in self.objectives])
+        chosen = set(ordered)
+        rest = [t for t in self.start_order if t not in chosen and t in self.trials]
         return [self.trials[t] for t in ordered + rest][:num_trials]
 
     # ----- the search's end ---------------------------------------------------------------
