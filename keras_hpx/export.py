@@ -282,7 +282,7 @@ def export_project(
             values,
             last,
             reason,
-            _error(trial.get("message")) if status == "FAILURE" else None,
+            report.error_line(trial.get("message"), limit=500) if status == "FAILURE" else None,
         )
         summary.statuses[kt_status] = summary.statuses.get(kt_status, 0) + 1
         summary.trials += 1
@@ -327,9 +327,3 @@ def run_export(args: argparse.Namespace) -> int:
     summary = export_project(args.project_dir, args.log_dir, overwrite=args.overwrite)
     print(summary)
     return 0
-
-
-def _error(message: Any) -> str | None:
-    """The exception line of a failed trial's message (a traceback), at most 500 characters."""
-    line = report.error_line(message)
-    return None if line is None else line[:500]

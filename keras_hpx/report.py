@@ -138,13 +138,15 @@ class TrialsCSV:
                 with open(self.path, "a", newline="", encoding="utf-8") as f:
                     csv.DictWriter(f, fieldnames=self._columns, restval="").writerow(row)
 
-    def set_column(self, column: str, values: Mapping[str, Any]) -> None:
+    def set_column(self, column: str, values: Mapping[str, Any], default: Any = None) -> None:
         """Sets `column` of the rows of the given trial ids (e.g. `pareto` as the front
         changes); rewrites the file only if a cell changed.
 
         Args:
             column: The column (added if new).
             values: `{trial_id: value}`.
+            default: The value of every other row; `None` leaves them as they are.
+                Defaults to `None`.
         """
         with self._lock:
             if self._columns is None:
@@ -157,9 +159,13 @@ class TrialsCSV:
                 trial_id = row.get("trial_id")
                 if trial_id is not None and trial_id in values:
                     cell = _cell(values[trial_id])
-                    if str(row.get(column, "")) != str(cell):
-                        row[column] = cell
-                        changed = True
+                elif default is not None:
+                    cell = _cell(default)
+                else:
+                    continue
+                if str(row.get(column, "")) != str(cell):
+                    row[column] = cell
+                    changed = True
             if changed and self._rows:
                 self._rewrite()
 
@@ -257,10 +263,13 @@ def best_of(scores: Sequence[float], direction: str) -> float | None:
     return max(finite) if direction == "max" else min(finite)
 
 
-def error_line(message: Any) -> str | None:
+def error_line(message: Any, limit: int | None = None) -> str | None:
     """The line of a failure message a user reads first: its last non-empty line
-    (a traceback's exception), or `None` for an empty or non-string message."""
+    (a traceback's exception), at most `limit` characters, or `None` for an empty or
+    non-string message."""
     if not isinstance(message, str):
         return None
     lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
-    return lines[-1] if lines else None
+    if not lines:
+        return None
+    return lines[-1] if limit is None else lines[-1][:limit]

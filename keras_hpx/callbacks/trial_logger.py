@@ -112,7 +112,7 @@ class TrialLogger(TrialCallback):
                 row_status = kt_status if kt_status in ("FAILED", "INVALID") else "FAILED"
                 error = record.error
                 if error is None:
-                    error = _error(getattr(record.trial, "message", None))
+                    error = report.error_line(getattr(record.trial, "message", None), limit=500)
                 state.get("execs", {}).pop(record.trial_id, None)
                 self._write(record, row_status, None, {}, "", error)
                 return
@@ -213,9 +213,3 @@ class TrialLogger(TrialCallback):
             if n is not None:
                 total = n if total is None else min(total, n)
         return total
-
-
-def _error(message: Any) -> str | None:
-    """The exception line of a failed trial's message (a traceback), at most 500 characters."""
-    line = report.error_line(message)
-    return None if line is None else line[:500]

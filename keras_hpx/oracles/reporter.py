@@ -94,9 +94,7 @@ class TrialReporter:
                     error=error,
                 )
                 if snapshot.front is not None:  # several objectives: the front may change
-                    on_front = set(snapshot.front)
-                    ids = [r.get("trial_id") for r in csv.rows()]
-                    csv.set_column("pareto", {t: int(t in on_front) for t in ids if t})
+                    csv.set_column("pareto", dict.fromkeys(snapshot.front, 1), default=0)
             except OSError as e:
                 warnings.warn(f"Could not write {csv.path}: {e}", stacklevel=2)
         if self.progress:
