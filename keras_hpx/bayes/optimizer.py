@@ -15,6 +15,13 @@ Conventions:
   Failed observations (score `None`, NaN or infinite) count as the worst finite
   score (`clean_scores`); scores are warped by a fitted Yeo-Johnson transform
   before the model sees them (`warp_scores`, monotone).
+* Several objectives (scores are vectors, each value minimised): one GP per
+  objective and the exact log expected hypervolume improvement over the
+  observed front (`pareto="logehvi"`, `hypervolume_improvement`), or one GP
+  on a random Chebyshev scalarisation (`pareto="parego"`). The front and the
+  reference point live in each model's standardised units: the reference is
+  the worst observed value of each objective plus a tenth of its range
+  (`hypervolume_improvement.reference_point`).
 * Pending (running) configurations are added as *kriging-believer* fantasies
   of the latent function: the model is conditioned, without noise, on
   `f(pending) = posterior mean`, and the incumbent includes them, so the
@@ -35,20 +42,24 @@ from typing import Any
 
 import numpy as np
 
+from keras_hpx import pareto
+from keras_hpx.bayes import hypervolume_improvement as hvi
 from keras_hpx.bayes._blas import single_threaded_blas
 from keras_hpx.bayes.acquisition import ACQUISITIONS, AcquisitionFunction, get_acquisition
 from keras_hpx.bayes.acquisition_search import optimize_acquisition
 from keras_hpx.bayes.gp import GaussianProcess, GPParams, Prior
 from keras_hpx.bayes.kernels import KERNELS, Kernel, get_kernel
 from keras_hpx.bayes.transforms import clean_scores, warp_scores
-from keras_hpx.checks import check_bool, check_int, check_number, invalid
+from keras_hpx.checks import check_bool, check_choice, check_int, check_number, invalid
 from keras_hpx.space import Space
 from keras_hpx.space_encoder import SpaceEncoder
 
-__all__ = ["BayesianOptimizer", "Observation"]
+__all__ = ["PARETO_METHODS", "BayesianOptimizer", "Observation"]
 
 Observation = tuple[Mapping[str, Any], Any]
-"""One `(values, score)` pair; the score is minimised and may be `None`, NaN or infinite."""
+"""One `(values, score)` pair; the score is minimised and may be `None`, NaN or infinite.
+With several objectives the score is a sequence of minimised values (or `None` for a
+failed trial)."""
 
 _CONFIG_KEYS = (
     "kernel",
@@ -61,7 +72,12 @@ _CONFIG_KEYS = (
     "warp",
     "min_noise",
     "prior",
+    "pareto",
 )
+PARETO_METHODS = ("logehvi", "parego")
+# Above this many boxes in the undominated region (fronts of many points in 4 or more
+# objectives), a proposal falls back to ParEGO, whose cost does not grow with the front.
+MAX_BOXES = 20_000
 
 
 def _registered_name(obj: Any, registry: Mapping[str, type]) -> str:
@@ -105,6 +121,12 @@ class BayesianOptimizer:
             Defaults to `None` (`Prior()`).
         min_noise: Noise floor of the GP, in standardised units. Defaults to
             `None` (the `GaussianProcess` default, `1e-9`).
+        pareto: How several objectives are searched: `"logehvi"`, one GP per
+            objective and the exact log expected hypervolume improvement over
+            the observed front (`keras_hpx.bayes.hypervolume_improvement`), or
+            `"parego"`, one GP on a random augmented-Chebyshev scalarisation of
+            the normalised objectives, new weights at each proposal (Knowles,
+            2006). Ignored with one objective. Defaults to `"logehvi"`.
 
     Raises:
         TypeError: An argument of the wrong type.
@@ -124,6 +146,7 @@ class BayesianOptimizer:
         warp: bool = True,
         prior: Prior | None = None,
         min_noise: float | None = None,
+        pareto: str = "logehvi",
     ):
         xi = check_number("xi", xi, minimum=0.0, allow_none=True)
         kappa = check_number("kappa", kappa, minimum=0.0, allow_none=True)
@@ -139,7 +162,10 @@ class BayesianOptimizer:
         self.min_noise: float | None = check_number(
             "min_noise", min_noise, positive=True, allow_none=True
         )
+        self.pareto: str = check_choice("pareto", pareto, PARETO_METHODS)
         self.last_params: GPParams | None = None
+        self.last_params_by_objective: list[GPParams | None] = []
+        """Warm starts of the per-objective GPs (`pareto="logehvi"`)."""
 
     # ----- configuration ------------------------------------------------------------------
 
@@ -153,7 +179,8 @@ class BayesianOptimizer:
 
         Returns:
             A dict with the keys `kernel`, `acquisition`, `xi`, `kappa`,
-            `max_fit`, `n_candidates`, `n_starts`, `warp`, `min_noise`, `prior`.
+            `max_fit`, `n_candidates`, `n_starts`, `warp`, `min_noise`, `prior`,
+            `pareto`.
         """
         xi = getattr(self.acquisition, "xi", None)
         kappa = getattr(self.acquisition, "kappa", None)
@@ -168,6 +195,7 @@ class BayesianOptimizer:
             "warp": self.warp,
             "min_noise": self.min_noise,
             "prior": None if self.prior == Prior() else dataclasses.asdict(self.prior),
+            "pareto": self.pareto,
         }
 
     @classmethod
@@ -204,8 +232,10 @@ class BayesianOptimizer:
         return cls(prior=prior, **kwargs)
 
     def reset(self) -> None:
-        """Forgets the warm start (`last_params`); call it when the space's columns change."""
+        """Forgets the warm starts (`last_params`, `last_params_by_objective`); call it
+        when the space's columns change."""
         self.last_params = None
+        self.last_params_by_objective = []
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
@@ -255,27 +285,49 @@ class BayesianOptimizer:
     ) -> dict | None:
         enc = SpaceEncoder(space)
         X, keep = _encode(enc, [v for v, _ in observations])
-        y = clean_scores([observations[i][1] for i in keep])
+        scores = [observations[i][1] for i in keep]
+        width = _objective_count(scores)
+        if width > 1:
+            Y = _score_matrix(scores, width)
+            if np.all(np.isfinite(Y), axis=1).sum() < 2 or enc.dim == 0:
+                return self._random(space, rng, excluded)
+            if self.pareto == "parego":
+                return self._suggest_parego(space, enc, X, Y, rng, pending, excluded)
+            return self._suggest_pareto(space, enc, X, Y, rng, pending, excluded)
+        y = clean_scores([_single(s) for s in scores])
         if np.isfinite(y).sum() < 2 or enc.dim == 0:
             return self._random(space, rng, excluded)
+        return self._suggest_one(space, enc, X, y, rng, pending, excluded)
 
+    def _fit(
+        self, X: np.ndarray, y: np.ndarray, warm_start: GPParams | None
+    ) -> tuple[GaussianProcess, np.ndarray]:
+        """A GP fitted to `(X, y)` (cleaned scores, warped if set); its standardised targets."""
         if self.warp:
             y = warp_scores(y)
         gp = self._gaussian_process()
-        gp.fit(X, y, warm_start=self.last_params, fit_subset=self._fit_subset(y))
+        gp.fit(X, y, warm_start=warm_start, fit_subset=self._fit_subset(y))
+        return gp, gp.standardize(y)
+
+    def _suggest_one(
+        self,
+        space: Space,
+        enc: SpaceEncoder,
+        X: np.ndarray,
+        y: np.ndarray,
+        rng: np.random.Generator,
+        pending: Sequence[Mapping[str, Any]],
+        excluded: Collection[Hashable],
+    ) -> dict | None:
+        """One objective: `y` are cleaned scores (failures at the worst)."""
+        gp, ys = self._fit(X, y, self.last_params)
         params = gp.params
         assert params is not None  # set by `fit`
         self.last_params = params
-        ys = gp.standardize(y)
         best = float(np.min(ys))
         Xp, _ = _encode(enc, list(pending))
         if len(Xp):
-            fantasy = gp.predict(Xp)[0]
-            noise = np.concatenate(
-                [np.full(len(X), params.noise_var), np.full(len(Xp), gp.min_noise)]
-            )
-            gp.condition(np.vstack([X, Xp]), np.concatenate([ys, fantasy]), noise)
-            best = min(best, float(np.min(fantasy)))
+            best = min(best, float(np.min(_add_fantasies(gp, X, ys, Xp))))
 
         acquisition = self.acquisition
 
@@ -291,6 +343,93 @@ class BayesianOptimizer:
             return float(a[0]), grad
 
         anchors = X[np.argsort(y, kind="stable")[:5]]
+        return optimize_acquisition(
+            space,
+            acq,
+            acq_grad,
+            rng,
+            excluded=excluded,
+            anchors=anchors,
+            n_candidates=self.n_candidates,
+            n_starts=self.n_starts,
+        )
+
+    def _suggest_parego(
+        self,
+        space: Space,
+        enc: SpaceEncoder,
+        X: np.ndarray,
+        Y: np.ndarray,
+        rng: np.random.Generator,
+        pending: Sequence[Mapping[str, Any]],
+        excluded: Collection[Hashable],
+    ) -> dict | None:
+        """Several objectives, ParEGO: one objective, a random Chebyshev scalarisation
+        of the objectives normalised over the finished trials (failures at the worst)."""
+        finite = np.all(np.isfinite(Y), axis=1)
+        weights = rng.dirichlet(np.ones(Y.shape[1]))
+        N = pareto.normalise(Y, Y[finite].min(axis=0), Y[finite].max(axis=0))
+        y = clean_scores(
+            [float(v) if ok else None for v, ok in zip(pareto.chebyshev(N, weights), finite)]
+        )
+        return self._suggest_one(space, enc, X, y, rng, pending, excluded)
+
+    def _suggest_pareto(
+        self,
+        space: Space,
+        enc: SpaceEncoder,
+        X: np.ndarray,
+        Y: np.ndarray,
+        rng: np.random.Generator,
+        pending: Sequence[Mapping[str, Any]],
+        excluded: Collection[Hashable],
+    ) -> dict | None:
+        """Several objectives, log EHVI: one GP per objective (each fitted to its
+        cleaned, warped, standardised scores), the front and the reference point in
+        those units, pending points fantasised at each model's mean."""
+        m = Y.shape[1]
+        finite = np.all(np.isfinite(Y), axis=1)
+        warm = self.last_params_by_objective
+        warm = warm if len(warm) == m else [None] * m
+        gps, columns = [], []
+        for j in range(m):
+            gp, ys = self._fit(X, clean_scores(list(Y[:, j])), warm[j])
+            gps.append(gp)
+            columns.append(ys)
+        self.last_params_by_objective = [gp.params for gp in gps]
+        S = np.column_stack(columns)
+        observed = S[finite]
+        points = observed
+        Xp, _ = _encode(enc, list(pending))
+        if len(Xp):
+            fantasies = [_add_fantasies(gp, X, S[:, j], Xp) for j, gp in enumerate(gps)]
+            points = np.vstack([observed, np.column_stack(fantasies)])
+        ref = hvi.reference_point(observed)
+        front = points[pareto.non_dominated(points)]
+        lower, upper = hvi.nondominated_cells(front, ref)
+        if len(lower) > MAX_BOXES:
+            return self._suggest_parego(space, enc, X, Y, rng, pending, excluded)
+
+        def acq(x: np.ndarray) -> np.ndarray:
+            moments = [gp.predict(x) for gp in gps]
+            mean = np.column_stack([mu for mu, _ in moments])
+            std = np.sqrt(np.column_stack([var for _, var in moments]))
+            return hvi.log_ehvi(mean, std, lower, upper)
+
+        def acq_grad(x: np.ndarray) -> tuple[float, np.ndarray]:
+            parts = [gp.predict_with_grad(x[None]) for gp in gps]
+            mean = np.array([[p[0][0] for p in parts]])
+            std = np.sqrt(np.maximum(np.array([[p[1][0] for p in parts]]), 1e-20))
+            value, dm, ds = hvi.log_ehvi_and_grad(mean, std, lower, upper)
+            assert dm is not None and ds is not None
+            grad = sum(
+                dm[0, j] * p[2][0] + ds[0, j] * p[3][0] / (2.0 * std[0, j])
+                for j, p in enumerate(parts)
+            )
+            return float(value[0]), np.asarray(grad)
+
+        on_front = np.flatnonzero(finite)[pareto.non_dominated(observed)]
+        anchors = X[rng.permutation(on_front)[:5]]
         return optimize_acquisition(
             space,
             acq,
@@ -332,6 +471,52 @@ class BayesianOptimizer:
             n_candidates=64,
             n_starts=0,
         )
+
+
+def _add_fantasies(
+    gp: GaussianProcess, X: np.ndarray, ys: np.ndarray, Xp: np.ndarray
+) -> np.ndarray:
+    """Conditions `gp` on its own mean at the pending points `Xp` (kriging believer,
+    without noise) and returns those means."""
+    params = gp.params
+    assert params is not None  # fitted
+    fantasy = gp.predict(Xp)[0]
+    noise = np.concatenate([np.full(len(X), params.noise_var), np.full(len(Xp), gp.min_noise)])
+    gp.condition(np.vstack([X, Xp]), np.concatenate([ys, fantasy]), noise)
+    return fantasy
+
+
+def _is_vector(score: Any) -> bool:
+    return isinstance(score, (list, tuple, np.ndarray)) and np.ndim(score) == 1
+
+
+def _objective_count(scores: Sequence[Any]) -> int:
+    """How many objectives the scores hold: the length of the vector scores, else 1."""
+    for s in scores:
+        if _is_vector(s):
+            return len(s)
+    return 1
+
+
+def _single(score: Any) -> Any:
+    """A one-objective score (a length-1 vector counts as its value)."""
+    return score[0] if _is_vector(score) and len(score) == 1 else score
+
+
+def _score_matrix(scores: Sequence[Any], width: int) -> np.ndarray:
+    """`(n, width)` minimised values; a row of NaN for a failed (`None`, wrong length or
+    not finite somewhere) observation."""
+    Y = np.full((len(scores), width), np.nan)
+    for i, s in enumerate(scores):
+        if not _is_vector(s) or len(s) != width:
+            continue
+        try:
+            row = np.asarray(s, dtype=float)
+        except (TypeError, ValueError):
+            continue
+        if np.all(np.isfinite(row)):
+            Y[i] = row
+    return Y
 
 
 def _encode(

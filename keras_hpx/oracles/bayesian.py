@@ -24,7 +24,6 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from keras_hpx import pareto
 from keras_hpx.bayes.acquisition import AcquisitionFunction
 from keras_hpx.bayes.gp import GPParams
 from keras_hpx.bayes.kernels import Kernel
@@ -199,26 +198,17 @@ class BayesianOracle(HpxOracle):
     def expected_trials(self) -> int | None:
         return discrete_expected(self)
 
-    def _scalarised(self) -> dict[str, float]:
-        """Several objectives (ParEGO): each completed trial's augmented Chebyshev value of
-        its objectives, normalised over the completed trials, with weights drawn afresh
-        for this proposal from the oracle's seed (lower is better)."""
-        ids, Y = self._completed_values()
-        if not ids:
-            return {}
-        M = pareto.to_minimise(Y, [o.direction for o in self.objectives])
-        N = pareto.normalise(M, M.min(axis=0), M.max(axis=0))
-        weights = self.rng_for(3, len(self.start_order)).dirichlet(np.ones(M.shape[1]))
-        return dict(zip(ids, map(float, pareto.chebyshev(N, weights))))
-
     def observations(self) -> Observations:
         """The trials as the model sees them (see `Observations`).
 
-        With several objectives the score is a random scalarisation (`_scalarised`),
-        so successive proposals aim at different parts of the Pareto front.
+        With several objectives the score is the vector of the trial's objectives
+        (`objective_values`), each signed to be minimised, or `None` if one is
+        missing or not finite.
         """
         space = self.space
-        scalarised = self._scalarised() if self.multi_objective else None
+        signs = None
+        if self.multi_objective:
+            signs = np.array([-1.0 if o.direction == "max" else 1.0 for o in self.objectives])
         sign = -1.0 if self.direction() == "max" else 1.0
         running_ids = {t.trial_id for t in self.ongoing_trials.values()}
         observed, pending, excluded = [], [], set()
@@ -232,8 +222,9 @@ class BayesianOracle(HpxOracle):
                 pending.append(values)
                 continue
             score = trial.score if trial.status in (Status.COMPLETED, Status.STOPPED) else None
-            if scalarised is not None:
-                observed.append((values, scalarised.get(trial_id)))
+            if signs is not None:
+                vector = self.objective_values(trial) if score is not None else None
+                observed.append((values, None if vector is None else list(signs * vector)))
                 continue
             if score is not None:
                 score = float(score)
@@ -282,6 +273,7 @@ class BayesianOracle(HpxOracle):
             # The last fit warm-starts the next one: saved, so a resumed search
             # proposes exactly what an uninterrupted one would have.
             "warm_start": _params_to_dict(self.optimizer.last_params),
+            "warm_starts": [_params_to_dict(p) for p in self.optimizer.last_params_by_objective],
         }
         return state
 
@@ -309,6 +301,9 @@ class BayesianOracle(HpxOracle):
         draws = saved.get("draws", state.get("random", {}).get("draws", 0))  # 0.1.0: "random"
         self.initial_design = PointSource(sampler, self.seed, draws=int(draws))
         self.optimizer.last_params = _params_from_dict(saved.get("warm_start"))
+        self.optimizer.last_params_by_objective = [
+            _params_from_dict(p) for p in saved.get("warm_starts", [])
+        ]
         self._model_space = None
 
 

@@ -116,6 +116,14 @@ def test_ties_and_duplicates_share_the_front(tmp_path):
 
 def test_a_multi_objective_search_resumes_with_its_front(tmp_path):
     first = run_search(ORACLES["bayes"](6), tmp_path, project="r", tuner_class=TradeOffTuner).oracle
+    # The per-objective models' warm starts are saved and restored.
+    fits = first.optimizer.last_params_by_objective
+    assert len(fits) == 2 and all(p is not None for p in fits)
+    restored = ORACLES["bayes"](6)
+    restored.set_state(first.get_state())
+    for saved, back in zip(fits, restored.optimizer.last_params_by_objective):
+        np.testing.assert_allclose(back.lengthscales, saved.lengthscales)
+        assert back.signal_var == pytest.approx(saved.signal_var)
     before = [first.trials[t].hyperparameters.values for t in first.start_order]
     again = run_search(
         ORACLES["bayes"](10), tmp_path, project="r", overwrite=False, tuner_class=TradeOffTuner
@@ -124,11 +132,18 @@ def test_a_multi_objective_search_resumes_with_its_front(tmp_path):
     assert after[:6] == before and len(after) == 10
     assert len({tuple(sorted(v.items())) for v in after}) == 10
     assert sorted(t.trial_id for t in again.pareto_front()) == _brute_front(again)
+    # The per-objective models' warm starts are saved: the resumed search proposes what an
+    # uninterrupted one does.
+    whole = run_search(ORACLES["bayes"](10), tmp_path, project="w", tuner_class=TradeOffTuner)
+    assert [
+        whole.oracle.trials[t].hyperparameters.values for t in whole.oracle.start_order
+    ] == after
 
 
 def test_the_bayesian_oracle_models_the_front_and_covers_it(tmp_path):
-    """ParEGO scalarisations: proposals from the model, and a front at least as good
-    (hypervolume) as random search's with the same budget and seed."""
+    """Log expected hypervolume improvement (one GP per objective): proposals from the
+    model, and a front at least as good (hypervolume) as random search's with the same
+    budget and seed."""
     volumes = {}
     for name in ("bayes", "random"):
         oracle = run_search(
