@@ -7,6 +7,8 @@ One concept per module, in the order a step uses them:
 * `kernels`: covariance kernels (Matern 5/2, Matern 3/2, RBF).
 * `gp`: Gaussian-process regression with MAP-fitted hyperparameters (`Prior`).
 * `acquisition`: acquisition functions (log EI, EI, PI, UCB).
+* `hypervolume_improvement`: several objectives: the boxes of the region a front
+  does not dominate, and the exact log expected hypervolume improvement.
 * `acquisition_search`: maximising an acquisition over the valid points of an
   encoded `Space` (`optimize_acquisition`).
 * `optimizer`: `BayesianOptimizer`, one step that orchestrates the above:
@@ -28,6 +30,7 @@ from keras_hpx.bayes.acquisition import (
 )
 from keras_hpx.bayes.acquisition_search import optimize_acquisition
 from keras_hpx.bayes.gp import GaussianProcess, GPParams, Prior
+from keras_hpx.bayes.hypervolume_improvement import log_ehvi, nondominated_cells
 from keras_hpx.bayes.kernels import KERNELS, RBF, Kernel, Matern32, Matern52, get_kernel
 from keras_hpx.bayes.optimizer import BayesianOptimizer, Observation
 from keras_hpx.bayes.transforms import clean_scores, warp_scores
@@ -52,6 +55,8 @@ __all__ = [
     "clean_scores",
     "get_acquisition",
     "get_kernel",
+    "log_ehvi",
+    "nondominated_cells",
     "optimize_acquisition",
     "warp_scores",
 ]

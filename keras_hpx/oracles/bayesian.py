@@ -92,6 +92,12 @@ class BayesianOracle(HpxOracle):
       model's mean, so concurrent proposals differ. **Conditional**
       hyperparameters are masked when inactive, not filled with defaults.
     * A discrete space ends (`STOPPED`) once every configuration has run.
+    * **Several objectives** (`objective=[...]`): one GP per objective and the
+      exact log expected hypervolume improvement over the observed front
+      (`keras_hpx.bayes.hypervolume_improvement`); the reference point is the
+      worst observed value of each objective plus a tenth of its range, in
+      each model's standardised units. `BayesianOptimizer(pareto="parego")`
+      uses random Chebyshev scalarisations instead.
 
     Example:
 
