@@ -112,7 +112,8 @@ class EndKind(str, enum.Enum):
     EXHAUSTED = "exhausted"
     """Nothing new to propose; re-judged after a resume or when the space grows."""
     RULE = "rule"
-    """A search-level stopping rule (`max_time`, `target`, `patience`) was met; final."""
+    """A search-level stopping rule (`max_time`, `max_epochs`, `target`, `patience`, or
+    one of `stop_rules`) was met; final."""
     EMPTY_SPACE = "empty_space"
     """The model declared no hyperparameters; final."""
     PROPOSAL_FAILED = "proposal_failed"

@@ -7,8 +7,8 @@ A subclass writes one method, `propose(trial_id)`: a new configuration, or
 
 * `tried.TriedIndex`: configurations that ran or are running (never repeated);
 * `warm_start.WarmStartQueue`: `enqueue_trial` entries, run first;
-* `keras_hpx.stopping.search`: search-level rules (`max_time`, `target`,
-  `patience`, or your own `stop_rules`), each a `Decision`;
+* `keras_hpx.stopping.search`: search-level rules (`max_time`, `max_epochs`,
+  `target`, `patience`, or your own `stop_rules`), each a `Decision`;
 * `reporter.TrialReporter`: `trials.csv` and the progress line;
 * `keras_tuner_adapter`: Keras Tuner's private parts, and a lock that is
   always released;
@@ -24,8 +24,16 @@ does not spin a core; `STOPPED` only when the search is over.
 Resume: settings that decide *which* trials run (seed, sampler, grid points,
 the Bayesian model's settings) are saved and win on resume, as Keras Tuner
 does for its own; settings that decide *when to stop* or *how to report*
-(`max_time`, `target`, `patience`, `stop_rules`, `progress`) come from the
-constructor. Everything else is rebuilt from the trials.
+(`max_time`, `max_epochs`, `target`, `patience`, `stop_rules`, `progress`) come
+from the constructor. The time and the epochs already spent are saved and
+summed over resumes. Everything else is rebuilt from the trials.
+
+Epochs (`max_epochs`, `epochs_trained`): each trial's epochs are counted from
+the steps it reported (`keras_hpx.stopping.search.count_epochs`): exact when a
+callback reports every epoch (`WeakTrialStopping`), a lower bound (its best
+epoch + 1, with a warning) when Keras Tuner reports the final result only. A
+finished trial's count is kept (and saved); running trials are counted live;
+the epochs of runs that were thrown away (a lost lease, a crash) stay counted.
 """
 
 from __future__ import annotations
@@ -51,7 +59,14 @@ from keras_hpx.oracles.tried import TriedIndex
 from keras_hpx.oracles.warm_start import WarmStartQueue
 from keras_hpx.records import STOPPED_AT_EPOCH, EarlyStop, EndKind, SearchEnd, Status
 from keras_hpx.space import Space
-from keras_hpx.stopping.search import SearchProgress, SearchRule, first_stop, search_rules
+from keras_hpx.stopping.search import (
+    EpochCount,
+    SearchProgress,
+    SearchRule,
+    count_epochs,
+    first_stop,
+    search_rules,
+)
 
 __all__ = ["HpxOracle"]
 
@@ -84,12 +99,23 @@ class HpxOracle(keras_tuner.Oracle):
             with an error. Defaults to `3`.
         max_time: Seconds of search (summed over resumes) after which no new
             trial starts. Defaults to `None`.
+        max_epochs: Epochs of training over all trials after which no new trial
+            starts; running trials finish (so the search may end a little above
+            it). Counted as `epochs_trained`: every execution's epochs, running
+            trials' epochs so far, summed over resumes. Exact when each epoch
+            is reported to the oracle (`keras_hpx.WeakTrialStopping` does,
+            when the epoch logs hold the objective; `rule="threshold"` stops
+            only diverging runs, for a search without weak-trial stopping); a
+            trial that reports only its final result (plain Keras Tuner) counts
+            as its best epoch + 1, a lower bound, with a warning. Defaults to
+            `None`.
         target: An objective value that ends the search once a trial reaches it.
             Defaults to `None`.
         patience: Completed trials without improvement that end the search.
             Defaults to `None`.
         stop_rules: More search-level rules (`keras_hpx.stopping.search.SearchRule`),
-            checked after `max_time`, `target` and `patience`. Defaults to `()`.
+            checked after `max_time`, `max_epochs`, `target` and `patience`.
+            Defaults to `()`.
         trial_timeout: Seconds a running trial may go without a report (an
             epoch's report, or a heartbeat from a keras-hpx callback) before
             its worker is taken for dead: the trial is rerun on another worker
@@ -113,6 +139,7 @@ class HpxOracle(keras_tuner.Oracle):
         max_retries_per_trial: int = 0,
         max_consecutive_failed_trials: int = 3,
         max_time: float | None = None,
+        max_epochs: int | None = None,
         target: float | None = None,
         patience: int | None = None,
         stop_rules: Sequence[SearchRule] = (),
@@ -121,6 +148,7 @@ class HpxOracle(keras_tuner.Oracle):
     ):
         # Everything is validated before any state exists.
         check_int("max_trials", max_trials, 1, allow_none=True)
+        check_int("max_epochs", max_epochs, 1, allow_none=True)
         seed = check_int("seed", seed, 0, allow_none=True)
         check_int("max_retries_per_trial", max_retries_per_trial, 0)
         check_int("max_consecutive_failed_trials", max_consecutive_failed_trials, 1)
@@ -130,7 +158,9 @@ class HpxOracle(keras_tuner.Oracle):
         check_number(
             "trial_timeout", trial_timeout, positive=True, allow_none=True, what="number of seconds"
         )
-        rules = search_rules(max_time=max_time, target=target, patience=patience)
+        rules = search_rules(
+            max_time=max_time, target=target, patience=patience, max_epochs=max_epochs
+        )
         extra = list(stop_rules) if isinstance(stop_rules, (list, tuple)) else None
         if extra is None or not all(isinstance(r, SearchRule) for r in extra):
             raise invalid(
@@ -164,6 +194,7 @@ class HpxOracle(keras_tuner.Oracle):
         if self.multi_objective:
             kta.accept_multi_objective_dicts()
         self.max_time = None if max_time is None else float(max_time)
+        self.max_epochs = None if max_epochs is None else int(max_epochs)
         self.target = None if target is None else float(target)
         self.patience = patience
         self.stop_rules: list[SearchRule] = rules + extra
@@ -180,6 +211,8 @@ class HpxOracle(keras_tuner.Oracle):
         self._elapsed_before = 0.0
         self._start_times: dict[str, float] = {}
         self._early_stops: dict[str, EarlyStop] = {}
+        self._finished_epochs: dict[str, int] = {}  # epochs of each finished trial
+        self._discarded_epochs = 0  # of runs thrown away (lost leases, crashes)
         # Derived from the trials, never saved.
         self._session_start: float | None = None
         self._space_cache: tuple[int, Space] | None = None
@@ -189,6 +222,7 @@ class HpxOracle(keras_tuner.Oracle):
         self._curves: dict[str, dict[str, dict[int, float]]] | None = None
         self._in_end_trial = False
         self._kept_at: float | None = None
+        self._warned_epochs = False
 
     # ----- the one method subclasses write ------------------------------------------------
 
@@ -316,7 +350,9 @@ class HpxOracle(keras_tuner.Oracle):
         message = "lease lost: " + lost.describe(self.trial_timeout or 0.0)
         trial.message = message
         self.lost_leases.append(lost)
+        self._discarded_epochs += self.trial_epochs(trial).epochs  # spent, even if thrown away
         trial.metrics = kta.new_metrics()  # the rerun starts clean; late reports are dropped
+        self._early_stops.pop(str(lost.trial_id), None)  # a stop of the lost run
         if self._curves is not None:
             for by_trial in self._curves.values():
                 by_trial.pop(lost.trial_id, None)
@@ -395,6 +431,10 @@ class HpxOracle(keras_tuner.Oracle):
     def _report_end(self, trial: Any) -> None:
         start = self._start_times.pop(trial.trial_id, None)
         seconds = None if start is None else time.time() - start
+        count = self.trial_epochs(trial)
+        self._finished_epochs[str(trial.trial_id)] = count.epochs
+        if not count.exact:
+            self._warn_inexact_epochs(trial, count)
         try:
             self.reporter.trial_ended(
                 trial,
@@ -403,6 +443,7 @@ class HpxOracle(keras_tuner.Oracle):
                 self._early_stops.get(trial.trial_id),
                 kta.project_dir(self),
                 self._snapshot(),
+                epochs=count.epochs if self.max_epochs is not None else None,
             )
         except Exception as e:  # reporting is a courtesy; the search goes on
             warnings.warn(f"Could not report trial {trial.trial_id}: {e!r}", stacklevel=2)
@@ -530,7 +571,9 @@ class HpxOracle(keras_tuner.Oracle):
 
     def progress_record(self) -> SearchProgress:
         """What the search-level rules see now."""
-        return SearchProgress(self.elapsed(), self.completed_scores(), self.direction())
+        return SearchProgress(
+            self.elapsed(), self.completed_scores(), self.direction(), self.epochs_trained
+        )
 
     def _snapshot(self) -> SearchSnapshot:
         return SearchSnapshot(
@@ -540,6 +583,66 @@ class HpxOracle(keras_tuner.Oracle):
             elapsed=self.elapsed(),
             objective=getattr(self.objective, "name", "score"),
             front=tuple(t.trial_id for t in self.pareto_front()) if self.multi_objective else None,
+            epochs=self.epochs_trained,
+            max_epochs=self.max_epochs,
+        )
+
+    # ----- epochs (max_epochs) ------------------------------------------------------------
+
+    @property
+    @kta.synchronized
+    def epochs_trained(self) -> int:
+        """Epochs trained so far over all trials, summed over executions and resumes.
+
+        Finished trials, plus what running trials have trained so far, plus the
+        epochs of runs that were thrown away (a trial rerun after its worker was
+        lost, or interrupted by a crash, as of the last saved state). Each
+        trial counted by `trial_epochs`; the count `max_epochs` is checked
+        against.
+        """
+        live = sum(
+            self.trial_epochs(trial).epochs
+            for trial_id, trial in self.trials.items()
+            if trial_id not in self._finished_epochs
+        )
+        return self._discarded_epochs + sum(self._finished_epochs.values()) + live
+
+    def trial_epochs(self, trial: Any) -> EpochCount:
+        """The epochs `trial` trained, from its reports (`count_epochs`).
+
+        Read from the objective's history (the first objective's, with several):
+        Keras Tuner keeps one value per execution at each reported step, and
+        every report holds the objective. A recorded early stop raises the
+        bound of a trial that did not report every epoch.
+
+        Args:
+            trial: A Keras Tuner trial of this oracle.
+
+        Returns:
+            A `keras_hpx.stopping.search.EpochCount` (`epochs`, `exact`).
+        """
+        name = getattr(self.objectives[0], "name", None) if self.objectives else None
+        runs: dict[int, int] = {}
+        if name is not None and trial.metrics.exists(name):
+            for obs in trial.metrics.get_history(name):
+                runs[int(obs.step)] = len(obs.value) if isinstance(obs.value, list) else 1
+        stop = self._early_stops.get(str(trial.trial_id))
+        return count_epochs(runs, None if stop is None else stop.step)
+
+    def _warn_inexact_epochs(self, trial: Any, count: EpochCount) -> None:
+        if self.max_epochs is None or self._warned_epochs:
+            return
+        self._warned_epochs = True
+        warnings.warn(
+            f"keras-hpx: max_epochs: trial {trial.trial_id} did not report every epoch to "
+            f"the oracle, so it is counted as {count.epochs} epochs (the last epoch it "
+            "reported + 1), a lower bound: Keras Tuner reports only a trial's final result, "
+            "at its best epoch, and not how many epochs ran or how many executions. For an exact "
+            "count, add keras_hpx.WeakTrialStopping to the search's callbacks (it reports "
+            "each epoch when the epoch logs hold the objective; rule='threshold' stops only "
+            "diverging runs), or report each epoch with "
+            "oracle.update_trial(trial_id, logs, step=epoch). This warning is shown once.",
+            stacklevel=3,
         )
 
     # ----- warm start ---------------------------------------------------------------------
@@ -633,6 +736,15 @@ class HpxOracle(keras_tuner.Oracle):
                 if getattr(o, "name", None) is not None
             ],
             "lost_leases": [dataclasses.asdict(lost) for lost in self.lost_leases],
+            "epochs": {
+                "finished": dict(self._finished_epochs),
+                "discarded": self._discarded_epochs,
+                # What running trials have trained so far: a crash throws it away.
+                "running": {
+                    str(t.trial_id): self.trial_epochs(t).epochs
+                    for t in self.ongoing_trials.values()
+                },
+            },
         }
         return state
 
@@ -653,12 +765,28 @@ class HpxOracle(keras_tuner.Oracle):
         self.search_end = end if end is not None and end.final else None
         self.damaged_trials = set(hpx.get("damaged_trials", [])) | self.damaged_trials
         self.lost_leases = [LostLease(**entry) for entry in hpx.get("lost_leases", [])]
+        self._set_epochs_state(hpx.get("epochs", {}))
         if self.leases is not None:
             self.leases.losses.clear()
             self.leases.losses.update(lost.trial_id for lost in self.lost_leases)
         self._space_cache = None
         self._tried = None
         self._curves = None
+
+    def _set_epochs_state(self, saved: Mapping[str, Any]) -> None:
+        """Epochs from a saved state; trials are already loaded (`reload`)."""
+        self._finished_epochs = {str(k): int(v) for k, v in saved.get("finished", {}).items()}
+        discarded = int(saved.get("discarded", 0))
+        for trial_id, n in saved.get("running", {}).items():
+            # Running at the save: what the trial's file does not hold was lost.
+            trial = self.trials.get(str(trial_id))
+            kept = 0 if trial is None else self.trial_epochs(trial).epochs
+            discarded += max(0, int(n) - kept)
+        self._discarded_epochs = discarded
+        for trial_id in self.end_order:  # saved before max_epochs existed: count them now
+            trial = self.trials.get(trial_id)
+            if trial_id not in self._finished_epochs and trial is not None:
+                self._finished_epochs[trial_id] = self.trial_epochs(trial).epochs
 
     def reload(self) -> None:
         """Reads the project back (`overwrite=False`), every file checked.

@@ -3,6 +3,11 @@
 `TrialReporter` turns a finished Keras Tuner trial into a `report.TrialsCSV`
 row (`<directory>/<project_name>/trials.csv`) and, with `progress=True`, a
 printed line. A failed write warns and never ends the search.
+
+With an epoch budget (`max_epochs`), the CSV gets a column `epochs_trained`
+(the trial's epochs, all executions) and the progress line the search's
+epochs, `epochs 120/500`; its time-left estimate is then the earlier of the
+trials' and the epochs' estimates.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from typing import Any
 from keras_hpx import report
 from keras_hpx.records import EarlyStop, Status
 
-__all__ = ["SearchSnapshot", "TrialReporter"]
+__all__ = ["EPOCHS_COLUMN", "SearchSnapshot", "TrialReporter", "progress_line"]
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,9 @@ class SearchSnapshot:
         elapsed: Seconds of search (summed over resumes).
         objective: The objective's name.
         front: Ids of the Pareto front's trials (several objectives), else `None`.
+        epochs: Epochs trained over all trials (`HpxOracle.epochs_trained`), or
+            `None`.
+        max_epochs: The epoch budget, or `None` when there is none.
     """
 
     done: int
@@ -37,6 +45,22 @@ class SearchSnapshot:
     elapsed: float
     objective: str
     front: tuple[str, ...] | None = None
+    epochs: int | None = None
+    max_epochs: int | None = None
+
+    def time_left(self) -> float | None:
+        """Seconds left by the trials (`done` of `total`) or by the epochs (`epochs`
+        of `max_epochs`), whichever ends the search first; `None` when neither tells."""
+        estimates = []
+        if self.total and self.done:
+            estimates.append(self.elapsed / self.done * max(self.total - self.done, 0))
+        if self.max_epochs and self.epochs:
+            estimates.append(self.elapsed / self.epochs * max(self.max_epochs - self.epochs, 0))
+        return min(estimates) if estimates else None
+
+
+EPOCHS_COLUMN = "epochs_trained"
+"""`trials.csv` column (with `max_epochs`): the epochs a trial trained, all executions."""
 
 
 class TrialReporter:
@@ -67,6 +91,7 @@ class TrialReporter:
         stop: EarlyStop | None,
         project_dir: str | None,
         snapshot: SearchSnapshot,
+        epochs: int | None = None,
     ) -> None:
         """Reports one finished trial.
 
@@ -77,6 +102,8 @@ class TrialReporter:
             stop: Its early stop, if it was stopped early.
             project_dir: `<directory>/<project_name>`, or `None`.
             snapshot: The search, for the progress line.
+            epochs: The epochs the trial trained, for the `epochs_trained`
+                column; `None` adds no column. Defaults to `None`.
         """
         metrics = last_metrics(trial)
         error = report.error_line(trial.message) if trial.status == Status.FAILED else None
@@ -95,24 +122,38 @@ class TrialReporter:
                 )
                 if snapshot.front is not None:  # several objectives: the front may change
                     csv.set_column("pareto", dict.fromkeys(snapshot.front, 1), default=0)
+                if epochs is not None:
+                    csv.set_column(EPOCHS_COLUMN, {trial.trial_id: epochs})
             except OSError as e:
                 warnings.warn(f"Could not write {csv.path}: {e}", stacklevel=2)
         if self.progress:
-            print(
-                report.progress_line(
-                    done=snapshot.done,
-                    total=snapshot.total,
-                    trial_id=trial.trial_id,
-                    status=trial.status + (" (stopped early)" if stop is not None else ""),
-                    score=trial.score,
-                    best=snapshot.best,
-                    elapsed=snapshot.elapsed,
-                    values=values,
-                    objective=snapshot.objective,
-                    front=None if snapshot.front is None else len(snapshot.front),
-                ),
-                flush=True,
-            )
+            print(progress_line(trial, values, stop, snapshot), flush=True)
+
+
+def progress_line(
+    trial: Any, values: dict, stop: EarlyStop | None, snapshot: SearchSnapshot
+) -> str:
+    """`report.progress_line` for a finished trial; with an epoch budget, `epochs 120/500`
+    after the times (elapsed, left), and the time left by trials or epochs."""
+    common: dict[str, Any] = dict(
+        done=snapshot.done,
+        total=snapshot.total,
+        trial_id=trial.trial_id,
+        status=trial.status + (" (stopped early)" if stop is not None else ""),
+        score=trial.score,
+        best=snapshot.best,
+        elapsed=snapshot.elapsed,
+        objective=snapshot.objective,
+        front=None if snapshot.front is None else len(snapshot.front),
+    )
+    if snapshot.max_epochs is None:
+        return report.progress_line(values=values, **common)
+    common["time_left"] = snapshot.time_left()
+    plain = report.progress_line(**common)
+    full = report.progress_line(values=values, **common)
+    budget = f" | epochs {snapshot.epochs or 0}/{snapshot.max_epochs}"
+    # The values come last: the search's epochs go before them, beside the time.
+    return plain + budget + full[len(plain) :] if full.startswith(plain) else full + budget
 
 
 def last_metrics(trial: Any) -> dict[str, float]:

@@ -2,10 +2,15 @@
 
 The search-level counterpart of `keras_hpx.stopping.rules`: each rule is a
 small object with one decision, `decide(progress) -> Decision`, over a
-`SearchProgress` record (time spent, scores of the completed trials in the
-order they ended, the objective's direction). The oracles build them from
-their `max_time`, `target` and `patience` arguments and stop at the first rule
-that says so; a user can pass their own rules too (`stop_rules=[...]`).
+`SearchProgress` record (time spent, epochs trained, scores of the completed
+trials in the order they ended, the objective's direction). The oracles build
+them from their `max_time`, `max_epochs`, `target` and `patience` arguments and
+stop at the first rule that says so; a user can pass their own rules too
+(`stop_rules=[...]`).
+
+How the epochs of a trial are counted (`count_epochs`, the rule behind
+`max_epochs` and `HpxOracle.epochs_trained`): from the steps the trial
+reported, each with the number of runs (executions) that reported it.
 
 Like the trial rules, each `decide()` is a ladder of guard clauses and then one
 comparison, and the `Decision` carries a sentence saying why.
@@ -14,18 +19,22 @@ comparison, and the `Decision` carries a sentence saying why.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from keras_hpx.checks import check_int, check_number
 from keras_hpx.stopping.rules import Decision
 
 __all__ = [
+    "EpochCount",
+    "MaxEpochs",
     "MaxTime",
     "Patience",
     "SearchProgress",
     "SearchRule",
     "Target",
+    "count_epochs",
     "first_stop",
     "search_rules",
 ]
@@ -40,11 +49,15 @@ class SearchProgress:
         scores: Objective values of the completed trials in the order they
             ended; non-finite ones count as no improvement.
         direction: `"min"` or `"max"`.
+        epochs: Epochs trained so far over all trials, running ones included
+            (summed over executions and resumes; see `count_epochs`).
+            Defaults to `0`.
     """
 
     elapsed: float
     scores: Sequence[float]
     direction: str = "min"
+    epochs: int = 0
 
     def better(self, a: float, b: float) -> bool:
         """Whether score `a` is strictly better than `b`."""
@@ -100,6 +113,37 @@ class MaxTime(SearchRule):
 
     def __repr__(self) -> str:
         return f"MaxTime({self.seconds:g})"
+
+
+class MaxEpochs(SearchRule):
+    """Ends the search once `epochs` epochs have been trained (no new trial starts).
+
+    Compares `SearchProgress.epochs`: every trial's epochs (see `count_epochs`),
+    running trials included, summed over resumes. Trials running when it is
+    reached still finish, so the search may end a little above the budget.
+
+    Args:
+        epochs: The budget, in epochs over all trials.
+    """
+
+    name = "max_epochs"
+
+    def __init__(self, epochs: int):
+        self.epochs = check_int("max_epochs", epochs, 1)
+
+    def decide(self, progress: SearchProgress) -> Decision:
+        if progress.epochs < self.epochs:
+            return self._go(f"{progress.epochs} of {self.epochs} epochs trained")
+        return Decision(
+            True,
+            f"max_epochs={self.epochs} reached after {progress.epochs} epochs trained",
+            step=0,
+            value=float(progress.epochs),
+            reference=float(self.epochs),
+        )
+
+    def __repr__(self) -> str:
+        return f"MaxEpochs({self.epochs})"
 
 
 class Target(SearchRule):
@@ -164,18 +208,25 @@ class Patience(SearchRule):
 
 
 def search_rules(
-    max_time: float | None = None, target: float | None = None, patience: int | None = None
+    max_time: float | None = None,
+    target: float | None = None,
+    patience: int | None = None,
+    max_epochs: int | None = None,
 ) -> list[SearchRule]:
-    """The rules for an oracle's `max_time`, `target` and `patience` arguments (validated).
+    """The rules for an oracle's `max_time`, `max_epochs`, `target` and `patience`
+    arguments (validated), in that order.
 
     Args:
         max_time: Seconds. Defaults to `None` (no rule).
         target: Objective value. Defaults to `None`.
         patience: Completed trials. Defaults to `None`.
+        max_epochs: Epochs over all trials. Defaults to `None`.
     """
     rules: list[SearchRule] = []
     if max_time is not None:
         rules.append(MaxTime(max_time))
+    if max_epochs is not None:
+        rules.append(MaxEpochs(max_epochs))
     if target is not None:
         rules.append(Target(target))
     if patience is not None:
@@ -190,3 +241,54 @@ def first_stop(rules: Iterable[SearchRule], progress: SearchProgress) -> Decisio
         if decision.stop:
             return decision
     return None
+
+
+class EpochCount(NamedTuple):
+    """The epochs a trial trained, as far as its reports tell (`count_epochs`).
+
+    Attributes:
+        epochs: Epochs trained, summed over the trial's executions (and retries).
+        exact: `False` when the reports only give a lower bound (a trial that
+            reported its final result only, not every epoch).
+    """
+
+    epochs: int
+    exact: bool
+
+
+def count_epochs(runs_per_step: Mapping[int, int], stopped_at: int | None = None) -> EpochCount:
+    """Epochs a trial trained, from the steps it reported.
+
+    The rule: a run (one execution of a trial) that reports every epoch reports
+    steps `0, 1, ..., last`, so the trial's reports at a step hold one value per
+    run that trained that epoch, and the epochs trained are the sum over the
+    steps of the runs that reported each step (an exact count; two executions
+    of 5 epochs: 10). That holds when the reported steps have no gap (a run
+    started at `initial_epoch=k` reports `k, ..., last` and counts right too).
+    A trial that reported only its final result (Keras Tuner's one report at
+    the best epoch, when no callback reports each epoch) has one step, its best
+    epoch: it is counted as `best step + 1` epochs (or the early stop's epoch
+    + 1, if later), a lower bound (`exact=False`). A single report at step 0
+    counts 1 epoch per run, taken as exact. A trial that reported nothing
+    counts 0.
+
+    Args:
+        runs_per_step: `{step: number of runs that reported it}` (Keras Tuner
+            keeps one value per execution at each step of a metric).
+        stopped_at: The step of a recorded early stop, if any. Defaults to `None`.
+
+    Returns:
+        An `EpochCount`.
+    """
+    steps = {int(s): int(n) for s, n in runs_per_step.items() if int(n) > 0}
+    if not steps:
+        if stopped_at is None:
+            return EpochCount(0, True)
+        return EpochCount(int(stopped_at) + 1, False)
+    total = sum(steps.values())
+    first, last = min(steps), max(steps)
+    every_epoch = len(steps) == last - first + 1 and (len(steps) > 1 or last == 0)
+    if every_epoch and (stopped_at is None or stopped_at <= last):
+        return EpochCount(total, True)
+    bound = last + 1 if stopped_at is None else max(last, int(stopped_at)) + 1
+    return EpochCount(max(total, bound), False)
