@@ -47,6 +47,7 @@ from keras_hpx.bayes import hypervolume_improvement as hvi
 from keras_hpx.bayes._blas import single_threaded_blas
 from keras_hpx.bayes.acquisition import ACQUISITIONS, AcquisitionFunction, get_acquisition
 from keras_hpx.bayes.acquisition_search import optimize_acquisition
+from keras_hpx.bayes.fidelity import TrainingRun, budget_points
 from keras_hpx.bayes.gp import GaussianProcess, GPParams, Prior
 from keras_hpx.bayes.kernels import KERNELS, Kernel, get_kernel
 from keras_hpx.bayes.transforms import clean_scores, warp_scores
@@ -163,9 +164,10 @@ class BayesianOptimizer:
             "min_noise", min_noise, positive=True, allow_none=True
         )
         self.pareto: str = check_choice("pareto", pareto, PARETO_METHODS)
-        self.last_params: GPParams | None = None
-        self.last_params_by_objective: list[GPParams | None] = []
-        """Warm starts of the per-objective GPs (`pareto="logehvi"`)."""
+        self.warm_starts: dict[str, GPParams] = {}
+        """The last fit of each model, the next fit's starting point: `"score"` (one
+        objective), `"score+budget"` (one objective, stopped runs modelled at their
+        budgets), `"objective_<j>"` (objective `j` of several)."""
 
     # ----- configuration ------------------------------------------------------------------
 
@@ -231,11 +233,21 @@ class BayesianOptimizer:
             prior = Prior(**prior)
         return cls(prior=prior, **kwargs)
 
+    @property
+    def last_params(self) -> GPParams | None:
+        """The last fit of the one-objective model (`warm_starts["score"]`)."""
+        return self.warm_starts.get("score")
+
+    @last_params.setter
+    def last_params(self, params: GPParams | None) -> None:
+        if params is None:
+            self.warm_starts.pop("score", None)
+        else:
+            self.warm_starts["score"] = params
+
     def reset(self) -> None:
-        """Forgets the warm starts (`last_params`, `last_params_by_objective`); call it
-        when the space's columns change."""
-        self.last_params = None
-        self.last_params_by_objective = []
+        """Forgets the warm starts (`warm_starts`); call it when the space's columns change."""
+        self.warm_starts = {}
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
@@ -251,6 +263,7 @@ class BayesianOptimizer:
         *,
         pending: Sequence[Mapping[str, Any]] = (),
         excluded: Collection[Hashable] = frozenset(),
+        runs: Sequence[TrainingRun | None] | None = None,
     ) -> dict | None:
         """The next configuration to evaluate.
 
@@ -262,6 +275,11 @@ class BayesianOptimizer:
             pending: Configurations being evaluated now. Defaults to `()`.
             excluded: `Space.key`s never to propose (tried and pending).
                 Defaults to `frozenset()`.
+            runs: Each observation's learning curve (`keras_hpx.bayes.fidelity.
+                TrainingRun`, aligned with `observations`; `None` for one without).
+                When a run was stopped early, one objective is modelled over
+                `[configuration, budget]` (`keras_hpx.bayes.fidelity`) and proposals
+                aim at the full budget. Defaults to `None` (final scores only).
 
         Returns:
             The active values of a valid configuration not in `excluded`, or
@@ -272,8 +290,12 @@ class BayesianOptimizer:
         """
         if not isinstance(rng, np.random.Generator):
             raise invalid("rng", rng, "a numpy.random.Generator", TypeError)
+        if runs is not None and len(runs) != len(observations):
+            raise invalid(
+                "runs", f"<{len(runs)} runs>", f"one per observation ({len(observations)})"
+            )
         with single_threaded_blas():
-            return self._suggest(space, observations, rng, pending, excluded)
+            return self._suggest(space, observations, rng, pending, excluded, runs)
 
     def _suggest(
         self,
@@ -282,10 +304,12 @@ class BayesianOptimizer:
         rng: np.random.Generator,
         pending: Sequence[Mapping[str, Any]],
         excluded: Collection[Hashable],
+        runs: Sequence[TrainingRun | None] | None,
     ) -> dict | None:
         enc = SpaceEncoder(space)
         X, keep = _encode(enc, [v for v, _ in observations])
         scores = [observations[i][1] for i in keep]
+        kept_runs = None if runs is None else [runs[i] for i in keep]
         width = _objective_count(scores)
         if width > 1:
             Y = _score_matrix(scores, width)
@@ -294,19 +318,30 @@ class BayesianOptimizer:
             if self.pareto == "parego":
                 return self._suggest_parego(space, enc, X, Y, rng, pending, excluded)
             return self._suggest_pareto(space, enc, X, Y, rng, pending, excluded)
-        y = clean_scores([_single(s) for s in scores])
+        single = [_single(s) for s in scores]
+        y = clean_scores(single)
         if np.isfinite(y).sum() < 2 or enc.dim == 0:
             return self._random(space, rng, excluded)
+        if kept_runs is not None and any(r is not None and r.stopped for r in kept_runs):
+            rows, budgets, values = budget_points(single, kept_runs)
+            if len(np.unique(budgets)) > 1:
+                return self._suggest_budget(
+                    space, enc, X, rows, budgets, clean_scores(list(values)), rng, pending, excluded
+                )
         return self._suggest_one(space, enc, X, y, rng, pending, excluded)
 
-    def _fit(
-        self, X: np.ndarray, y: np.ndarray, warm_start: GPParams | None
-    ) -> tuple[GaussianProcess, np.ndarray]:
-        """A GP fitted to `(X, y)` (cleaned scores, warped if set); its standardised targets."""
+    def _fit(self, X: np.ndarray, y: np.ndarray, model: str) -> tuple[GaussianProcess, np.ndarray]:
+        """A GP fitted to `(X, y)` (cleaned scores, warped if set), warm-started from and
+        saved as `warm_starts[model]`; its standardised targets."""
         if self.warp:
             y = warp_scores(y)
         gp = self._gaussian_process()
-        gp.fit(X, y, warm_start=warm_start, fit_subset=self._fit_subset(y))
+        warm = self.warm_starts.get(model)
+        if warm is not None and np.size(warm.lengthscales) != X.shape[1]:
+            warm = None  # another space's fit
+        gp.fit(X, y, warm_start=warm, fit_subset=self._fit_subset(y))
+        assert gp.params is not None  # set by `fit`
+        self.warm_starts[model] = gp.params
         return gp, gp.standardize(y)
 
     def _suggest_one(
@@ -320,10 +355,7 @@ class BayesianOptimizer:
         excluded: Collection[Hashable],
     ) -> dict | None:
         """One objective: `y` are cleaned scores (failures at the worst)."""
-        gp, ys = self._fit(X, y, self.last_params)
-        params = gp.params
-        assert params is not None  # set by `fit`
-        self.last_params = params
+        gp, ys = self._fit(X, y, "score")
         best = float(np.min(ys))
         Xp, _ = _encode(enc, list(pending))
         if len(Xp):
@@ -343,6 +375,57 @@ class BayesianOptimizer:
             return float(a[0]), grad
 
         anchors = X[np.argsort(y, kind="stable")[:5]]
+        return optimize_acquisition(
+            space,
+            acq,
+            acq_grad,
+            rng,
+            excluded=excluded,
+            anchors=anchors,
+            n_candidates=self.n_candidates,
+            n_starts=self.n_starts,
+        )
+
+    def _suggest_budget(
+        self,
+        space: Space,
+        enc: SpaceEncoder,
+        X: np.ndarray,
+        rows: np.ndarray,
+        budgets: np.ndarray,
+        y: np.ndarray,
+        rng: np.random.Generator,
+        pending: Sequence[Mapping[str, Any]],
+        excluded: Collection[Hashable],
+    ) -> dict | None:
+        """One objective, some runs stopped early: a GP over `[x, budget]` fitted to every
+        run's scores at the budgets it reached (`fidelity.budget_points`), log EI at the
+        full budget against the best full-budget mean among the tried configurations."""
+        gp, ys = self._fit(np.column_stack([X[rows], budgets]), y, "score+budget")
+
+        def at_full(x: np.ndarray) -> np.ndarray:
+            return np.column_stack([x, np.ones(len(x))])
+
+        predicted = gp.predict(at_full(X))[0]
+        best = float(np.min(predicted))
+        Xp, _ = _encode(enc, list(pending))
+        if len(Xp):
+            Xa = np.column_stack([X[rows], budgets])
+            best = min(best, float(np.min(_add_fantasies(gp, Xa, ys, at_full(Xp)))))
+        acquisition = self.acquisition
+
+        def acq(x: np.ndarray) -> np.ndarray:
+            mean, var = gp.predict(at_full(x))
+            return acquisition(mean, np.sqrt(var), best)
+
+        def acq_grad(x: np.ndarray) -> tuple[float, np.ndarray]:
+            mean, var, dmean, dvar = gp.predict_with_grad(at_full(x[None]))
+            std = np.sqrt(np.maximum(var, 1e-20))
+            a, da_dm, da_ds = acquisition.value_and_grad(mean, std, best)
+            grad = da_dm[0] * dmean[0] + da_ds[0] * dvar[0] / (2.0 * std[0])
+            return float(a[0]), grad[:-1]
+
+        anchors = X[np.argsort(predicted, kind="stable")[:5]]
         return optimize_acquisition(
             space,
             acq,
@@ -389,14 +472,11 @@ class BayesianOptimizer:
         those units, pending points fantasised at each model's mean."""
         m = Y.shape[1]
         finite = np.all(np.isfinite(Y), axis=1)
-        warm = self.last_params_by_objective
-        warm = warm if len(warm) == m else [None] * m
         gps, columns = [], []
         for j in range(m):
-            gp, ys = self._fit(X, clean_scores(list(Y[:, j])), warm[j])
+            gp, ys = self._fit(X, clean_scores(list(Y[:, j])), f"objective_{j}")
             gps.append(gp)
             columns.append(ys)
-        self.last_params_by_objective = [gp.params for gp in gps]
         S = np.column_stack(columns)
         observed = S[finite]
         points = observed

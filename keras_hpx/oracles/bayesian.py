@@ -25,10 +25,11 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from keras_hpx.bayes.acquisition import AcquisitionFunction
+from keras_hpx.bayes.fidelity import TrainingRun
 from keras_hpx.bayes.gp import GPParams
 from keras_hpx.bayes.kernels import Kernel
 from keras_hpx.bayes.optimizer import BayesianOptimizer
-from keras_hpx.checks import check_int, check_number, invalid
+from keras_hpx.checks import check_bool, check_int, check_number, invalid
 from keras_hpx.oracles.base import HpxOracle
 from keras_hpx.oracles.design import PointSource
 from keras_hpx.oracles.random import discrete_expected
@@ -57,11 +58,15 @@ class Observations(NamedTuple):
             for maximised objectives); failed or non-finite ones as `None`.
         pending: Values of running trials.
         excluded: `Space.key`s of every trial (never proposed again).
+        runs: Each observed trial's learning curve (`keras_hpx.bayes.fidelity.
+            TrainingRun`, aligned with `observed`), or `None` when no trial was
+            stopped early (or `multi_fidelity=False`, or several objectives).
     """
 
     observed: list
     pending: list
     excluded: set
+    runs: list | None = None
 
 
 # Arguments that a given `optimizer` replaces, at their defaults.
@@ -130,6 +135,13 @@ class BayesianOracle(HpxOracle):
             noise floor, candidate and fit budgets); then `acquisition`,
             `kernel`, `xi`, `kappa`, `alpha` and `beta` must be left at their
             defaults. Defaults to `None` (one built from those arguments).
+        multi_fidelity: Model trials stopped early (by `WeakTrialStopping`) at
+            the epochs they reached, not as finished runs: one Gaussian process
+            over configuration and training budget, fitted to every trial's
+            learning curve, aiming at the full budget
+            (`keras_hpx.bayes.fidelity`). Only when some trial was stopped
+            early: searches whose trials all run to the end are unchanged.
+            Defaults to `True`.
         alpha: Keras Tuner's `BayesianOptimizationOracle` argument (the noise
             added to the GP's diagonal), accepted for drop-in use: mapped to the
             GP's noise floor (`min_noise`); the noise above it is still fitted.
@@ -156,6 +168,7 @@ class BayesianOracle(HpxOracle):
         kappa: float | None = None,
         initial_sampler: str | Sampler = "sobol",
         optimizer: BayesianOptimizer | None = None,
+        multi_fidelity: bool = True,
         alpha: float | None = None,
         beta: float | None = None,
         seed: int | None = None,
@@ -164,6 +177,7 @@ class BayesianOracle(HpxOracle):
     ):
         # Validate before any state exists (errors name the argument).
         check_int("num_initial_points", num_initial_points, 1, allow_none=True)
+        check_bool("multi_fidelity", multi_fidelity)
         get_sampler(initial_sampler, 0, argument="initial_sampler")
         optimizer = _build_optimizer(optimizer, acquisition, kernel, xi, kappa, alpha, beta)
         super().__init__(
@@ -174,6 +188,7 @@ class BayesianOracle(HpxOracle):
             **kwargs,
         )
         self.num_initial_points = num_initial_points
+        self.multi_fidelity = multi_fidelity
         self.optimizer = optimizer
         self.sampler_name = (
             initial_sampler if isinstance(initial_sampler, str) else type(initial_sampler).__name__
@@ -217,7 +232,11 @@ class BayesianOracle(HpxOracle):
             signs = np.array([-1.0 if o.direction == "max" else 1.0 for o in self.objectives])
         sign = -1.0 if self.direction() == "max" else 1.0
         running_ids = {t.trial_id for t in self.ongoing_trials.values()}
-        observed, pending, excluded = [], [], set()
+        curves = self._learning_curves()
+        runs: list[TrainingRun | None] = []
+        observed: list[tuple[dict, Any]] = []
+        pending: list[dict] = []
+        excluded: set = set()
         for trial_id in self.start_order:
             trial = self.trials.get(trial_id)
             if trial is None or trial_id in self.damaged_trials:
@@ -236,7 +255,25 @@ class BayesianOracle(HpxOracle):
                 score = float(score)
                 score = sign * score if math.isfinite(score) else None
             observed.append((values, score))
-        return Observations(observed, pending, excluded)
+            curve = curves.get(str(trial_id)) if curves is not None else None
+            runs.append(
+                None
+                if not curve
+                else TrainingRun(
+                    {step: sign * value for step, value in curve.items()},
+                    stopped=self.early_stop(trial_id) is not None,
+                )
+            )
+        stopped = any(r is not None and r.stopped for r in runs)
+        return Observations(observed, pending, excluded, runs if stopped else None)
+
+    def _learning_curves(self) -> dict[str, dict[int, float]] | None:
+        """The objective's per-epoch curves when the model should see them (one
+        objective, `multi_fidelity`, some trial stopped early), else `None`."""
+        if self.multi_objective or not self.multi_fidelity or not self._early_stops:
+            return None
+        name = getattr(self.objective, "name", None)
+        return None if name is None else self.curves(name)
 
     def propose(self, trial_id: str) -> dict | None:
         space = self.space
@@ -254,7 +291,12 @@ class BayesianOracle(HpxOracle):
         rng = self.rng_for(2, len(self.start_order))
         try:
             values = self.optimizer.suggest(
-                space, obs.observed, rng, pending=obs.pending, excluded=obs.excluded
+                space,
+                obs.observed,
+                rng,
+                pending=obs.pending,
+                excluded=obs.excluded,
+                runs=obs.runs,
             )
         except Exception as e:  # the model must never end the search: fall back to random
             warnings.warn(
@@ -278,8 +320,10 @@ class BayesianOracle(HpxOracle):
             "optimizer": self.optimizer.get_config(),
             # The last fit warm-starts the next one: saved, so a resumed search
             # proposes exactly what an uninterrupted one would have.
-            "warm_start": _params_to_dict(self.optimizer.last_params),
-            "warm_starts": [_params_to_dict(p) for p in self.optimizer.last_params_by_objective],
+            "warm_starts": {
+                name: _params_to_dict(params) for name, params in self.optimizer.warm_starts.items()
+            },
+            "multi_fidelity": self.multi_fidelity,
         }
         return state
 
@@ -306,10 +350,16 @@ class BayesianOracle(HpxOracle):
             sampler = get_sampler(name, self.seed)
         draws = saved.get("draws", state.get("random", {}).get("draws", 0))  # 0.1.0: "random"
         self.initial_design = PointSource(sampler, self.seed, draws=int(draws))
-        self.optimizer.last_params = _params_from_dict(saved.get("warm_start"))
-        self.optimizer.last_params_by_objective = [
-            _params_from_dict(p) for p in saved.get("warm_starts", [])
-        ]
+        if "multi_fidelity" in saved:
+            self.multi_fidelity = bool(saved["multi_fidelity"])
+        warm = saved.get("warm_starts")
+        if not isinstance(warm, dict):  # 0.1.0 and early 0.2.0: the one model's fit
+            warm = {"score": saved.get("warm_start")}
+        self.optimizer.warm_starts = {
+            name: params
+            for name, params in ((n, _params_from_dict(p)) for n, p in warm.items())
+            if params is not None
+        }
         self._model_space = None
 
 

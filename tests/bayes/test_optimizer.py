@@ -390,10 +390,9 @@ def test_several_objectives_keep_one_warm_start_per_objective_and_reset_them():
     obs = _random_obs(UNIT2, 8, np.random.default_rng(0), _two_objectives)
     opt = BayesianOptimizer(n_candidates=64, n_starts=1)
     opt.suggest(UNIT2, obs, np.random.default_rng(0))
-    assert len(opt.last_params_by_objective) == 2
-    assert all(p is not None for p in opt.last_params_by_objective)
+    assert sorted(opt.warm_starts) == ["objective_0", "objective_1"]
     opt.reset()
-    assert opt.last_params_by_objective == []
+    assert opt.warm_starts == {}
 
 
 def test_several_objectives_with_failures_pending_and_exclusions():

@@ -4,8 +4,9 @@ import keras_tuner as kt
 import numpy as np
 import pytest
 
-from keras_hpx import BayesianOracle
+from keras_hpx import BayesianOracle, EarlyStop
 from keras_hpx.bayes import ExpectedImprovement, Matern32
+from keras_hpx.oracles.bayesian import ProposalSource
 from keras_hpx.space import Space
 from keras_hpx.testing.conformance import OracleConformance, ScoringTuner, mixed_space
 from keras_hpx.testing.functions import BRANIN_MIN, branin
@@ -66,7 +67,7 @@ def test_maximised_objective_is_flipped(tmp_path):
         tmp_path, _branin_space(), objective=kt.Objective("score", "max"), max_trials=25
     )
     _drive(oracle, lambda v: -branin(v), 25)
-    obs, _, _ = oracle.observations()
+    obs = oracle.observations().observed
     scores = {t.trial_id: t.score for t in oracle.trials.values()}
     assert sorted(s for _, s in obs) == sorted(-s for s in scores.values())
     assert max(scores.values()) > -0.5  # it climbed towards the maximum (-0.398)
@@ -96,7 +97,7 @@ def test_failed_nan_and_inf_trials_do_not_poison_the_model(tmp_path):
     assert len(statuses) == 12
     assert statuses.count("FAILED") == 4 and statuses.count("COMPLETED") == 8
     assert oracle.last_proposal == "model"
-    obs, pending, _ = oracle.observations()
+    obs, pending = oracle.observations()[:2]
     assert not pending
     assert sum(s is None for _, s in obs) == 4
 
@@ -106,7 +107,7 @@ def test_infinite_score_counts_as_failure_not_as_best(tmp_path):
     first = oracle.create_trial("w")
     _finish(oracle, first, float("inf"))
     _drive(oracle, branin, 4)
-    obs, _, _ = oracle.observations()
+    obs = oracle.observations().observed
     assert obs[0][1] is None  # not 0, not -inf: the model sees it as the worst score
     assert oracle.trials[first.trial_id].status == "FAILED"
     assert _drive(oracle, branin, 3) == "RUNNING" and oracle.last_proposal == "model"
@@ -126,7 +127,7 @@ def test_pending_trials_make_concurrent_proposals_differ(tmp_path):
     )
     gaps = [np.linalg.norm(points[i] - points[j]) for i in range(4) for j in range(i)]
     assert min(gaps) > 0.01, points
-    _, pending, _ = oracle.observations()
+    pending = oracle.observations().pending
     assert len(pending) == 4
 
 
@@ -208,3 +209,87 @@ def test_default_initial_points_follow_the_space():
         hp.Float(f"b{i}", 0, 1)
     assert BayesianOracle(hyperparameters=hp).initial_points() == 15
     assert BayesianOracle(hyperparameters=hp, num_initial_points=3).initial_points() == 3
+
+
+# ----- trials stopped early (multi-fidelity) ----------------------------------------------------
+
+
+def _line_space():
+    hp = kt.HyperParameters()
+    hp.Float("x", 0.0, 1.0)
+    return hp
+
+
+def _epoch_loss(x, epoch, epochs=9):
+    """Large x learns slowly but ends best (x = 0.8): early losses mislead."""
+    return (x - 0.8) ** 2 + 1.5 * x * (1.0 - (epoch + 1) / epochs) ** 2
+
+
+def _drive_with_stops(oracle, n, stop_after, epochs=9):
+    """Trials report every epoch (as WeakTrialStopping does); those `stop_after` picks are
+    stopped early with the typed record, over the wire form, as the callback does."""
+    for i in range(n):
+        trial = oracle.create_trial("worker0")
+        assert trial.status == "RUNNING"
+        x = trial.hyperparameters.values["x"]
+        last = stop_after(i, x) or epochs
+        for epoch in range(last):
+            metrics = {"val_loss": _epoch_loss(x, epoch, epochs)}
+            if epoch == last - 1 and last < epochs:
+                metrics.update(EarlyStop(step=epoch, rule="asha").to_metrics())
+            oracle.update_trial(trial.trial_id, metrics, step=epoch)
+        trial.status = "COMPLETED"
+        oracle.end_trial(trial)
+
+
+def test_stopped_trials_are_modelled_at_the_epochs_they_reached(tmp_path):
+    oracle = _oracle(
+        tmp_path,
+        _line_space(),
+        objective=kt.Objective("val_loss", "min"),
+        max_trials=12,
+        num_initial_points=6,
+    )
+    # Every trial after the second is stopped after 1 or 2 epochs.
+    _drive_with_stops(oracle, 10, lambda i, x: None if i < 2 else 1 + i % 2)
+    obs = oracle.observations()
+    assert obs.runs is not None and len(obs.runs) == len(obs.observed) == 10
+    assert sum(r.stopped for r in obs.runs) == 8
+    assert obs.runs[0].last_epoch() == 9 and not obs.runs[0].stopped
+    trial = oracle.create_trial("worker0")
+    assert oracle.last_proposal is ProposalSource.MODEL
+    assert "score+budget" in oracle.optimizer.warm_starts
+    # Saved and restored with the search.
+    assert trial.status == "RUNNING"
+    oracle.update_trial(trial.trial_id, {"val_loss": 1.0}, step=0)
+    trial.status = "COMPLETED"
+    oracle.end_trial(trial)
+    again = _oracle(tmp_path, _line_space(), objective=kt.Objective("val_loss", "min"))
+    again.set_state(oracle.get_state())
+    saved = oracle.optimizer.warm_starts["score+budget"]
+    restored = again.optimizer.warm_starts["score+budget"]
+    np.testing.assert_allclose(restored.lengthscales, saved.lengthscales)
+    assert np.size(saved.lengthscales) == 2  # x and the budget
+
+
+def test_multi_fidelity_off_or_no_stop_models_final_scores_only(tmp_path):
+    for name, flag, stops in (("off", False, True), ("nostop", True, False)):
+        oracle = _oracle(
+            tmp_path,
+            _line_space(),
+            name=name,
+            objective=kt.Objective("val_loss", "min"),
+            max_trials=10,
+            num_initial_points=6,
+            multi_fidelity=flag,
+        )
+        _drive_with_stops(oracle, 8, lambda i, x, stops=stops: 1 if stops and i >= 2 else None)
+        assert oracle.observations().runs is None
+        oracle.create_trial("worker0")
+        assert oracle.last_proposal is ProposalSource.MODEL
+        assert sorted(oracle.optimizer.warm_starts) == ["score"]
+
+
+def test_multi_fidelity_must_be_a_bool():
+    with pytest.raises(TypeError, match="Received: multi_fidelity='yes'"):
+        BayesianOracle(objective="val_loss", multi_fidelity="yes")

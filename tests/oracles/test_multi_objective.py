@@ -117,11 +117,13 @@ def test_ties_and_duplicates_share_the_front(tmp_path):
 def test_a_multi_objective_search_resumes_with_its_front(tmp_path):
     first = run_search(ORACLES["bayes"](6), tmp_path, project="r", tuner_class=TradeOffTuner).oracle
     # The per-objective models' warm starts are saved and restored.
-    fits = first.optimizer.last_params_by_objective
-    assert len(fits) == 2 and all(p is not None for p in fits)
+    fits = first.optimizer.warm_starts
+    assert sorted(fits) == ["objective_0", "objective_1"]
     restored = ORACLES["bayes"](6)
     restored.set_state(first.get_state())
-    for saved, back in zip(fits, restored.optimizer.last_params_by_objective):
+    assert sorted(restored.optimizer.warm_starts) == sorted(fits)
+    for name, saved in fits.items():
+        back = restored.optimizer.warm_starts[name]
         np.testing.assert_allclose(back.lengthscales, saved.lengthscales)
         assert back.signal_var == pytest.approx(saved.signal_var)
     before = [first.trials[t].hyperparameters.values for t in first.start_order]
