@@ -17,7 +17,8 @@ maximised ones flipped), reference point 1.1 in every objective; `val_loss` (a r
 several decades) is normalised on a log scale. Methods: keras-hpx Bayesian (log EHVI, the
 default, and ParEGO) and random; Keras Tuner's random search and Bayesian oracle (which sum the objectives);
 Optuna's NSGA-II, TPE and GPSampler (multi-objective). Seconds per proposal are the
-time each method spends choosing the next configuration, measured in the same run.
+time each method spends choosing the next configuration, measured in the same run, every
+method on one thread.
 """
 
 from __future__ import annotations
@@ -34,6 +35,10 @@ from pathlib import Path
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# One thread for every method (numpy's BLAS, torch under Optuna's GPSampler): a fair
+# comparison on a shared machine.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
 import numpy as np  # noqa: E402
 
@@ -164,6 +169,9 @@ def run_optuna(method: str, b, directions, trials: int, seed: int):
     elif method == "optuna_tpe":
         sampler = optuna.samplers.TPESampler(seed=seed)
     else:
+        import torch
+
+        torch.set_num_threads(1)
         sampler = optuna.samplers.GPSampler(seed=seed)
     study = optuna.create_study(
         directions=["maximize" if d == "max" else "minimize" for d in directions.values()],

@@ -3,8 +3,8 @@
 What it shows:
 
 * `objective=[...]` with two `keras_tuner.Objective`s makes every keras-hpx oracle a
-  Pareto search: here `BayesianOracle`, which draws a random weighting of the two
-  (normalised) objectives at each proposal (ParEGO), so its trials spread along the
+  Pareto search: here `BayesianOracle`, one Gaussian process per objective, proposing
+  where the expected hypervolume improvement is largest, so its trials spread along the
   trade-off instead of one point of a sum;
 * `keras_hpx.ModelCost` puts the model's parameter count in the logs as `params`, so
   size can be an objective with one line;

@@ -25,6 +25,7 @@ EXPECTED = {
     "fit_sweep_stopping_hparams": "Stopped runs:",
     "grid_float_points_conditional": "9 trials for a grid of 9 combinations",
     "jax_backend": "TensorFlow imported: no",
+    "multi_fidelity_digits": "Epochs trained:",
     "multi_objective_digits": "Front picture:",
     "search_stopping_and_resume": "Session 3:",
 }

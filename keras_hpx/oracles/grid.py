@@ -42,8 +42,8 @@ class GridOracle(HpxOracle):
             Defaults to `False` (last hyperparameter varies fastest).
         seed: Seed of the shuffle. Defaults to `None`.
         **kwargs: `allow_new_entries`, `tune_new_entries`, `max_retries_per_trial`,
-            `max_consecutive_failed_trials`, `max_time`, `target`, `patience`,
-            `progress`: see `HpxOracle`.
+            `max_consecutive_failed_trials`, `max_time`, `max_epochs`, `target`, `patience`,
+            `stop_rules`, `trial_timeout`, `progress`: see `keras_hpx.HpxOracle`.
     """
 
     def __init__(

@@ -46,8 +46,8 @@ class RandomOracle(HpxOracle):
             `keras_hpx.samplers.Sampler`. Defaults to `"uniform"`.
         seed: Seed of every draw. Defaults to `None`.
         **kwargs: `allow_new_entries`, `tune_new_entries`, `max_retries_per_trial`,
-            `max_consecutive_failed_trials`, `max_time`, `target`, `patience`,
-            `stop_rules`, `progress`: see `keras_hpx.HpxOracle`.
+            `max_consecutive_failed_trials`, `max_time`, `max_epochs`, `target`, `patience`,
+            `stop_rules`, `trial_timeout`, `progress`: see `keras_hpx.HpxOracle`.
     """
 
     def __init__(
