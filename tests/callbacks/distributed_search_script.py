@@ -15,7 +15,7 @@ import keras  # noqa: E402
 import keras_tuner as kt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from keras_hpx import RandomOracle, WeakTrialStopping  # noqa: E402
+from keras_hpx import BayesianOracle, RandomOracle, WeakTrialStopping  # noqa: E402
 
 LOG = []
 
@@ -41,6 +41,8 @@ def main():
     parser.add_argument("--trials", type=int, default=6)
     parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--oracle", choices=["random", "bayes"], default="random")
+    parser.add_argument("--rule", default="median")
     a = parser.parse_args()
 
     rng = np.random.default_rng(0)
@@ -48,7 +50,8 @@ def main():
     y = (x[:, 0] + 0.5 * x[:, 1] > 0).astype("float32")
 
     def build(hp):
-        lr = hp.Choice("lr", [0.03, 0.01, 1e-7])
+        lrs = [0.03, 0.01, 1e-7] if a.oracle == "random" else [0.03, 0.01, 3e-3, 1e-7]
+        lr = hp.Choice("lr", lrs)
         units = hp.Choice("units", [4, 8])
         model = keras.Sequential(
             [
@@ -65,8 +68,14 @@ def main():
             keras.utils.set_random_seed(1)
             return super().run_trial(trial, *args, **kwargs)
 
-    stopper = RecordingStopper(monitor="val_loss", rule="median", min_steps=2, min_runs=2)
-    oracle = RandomOracle(objective=kt.Objective("val_loss", "min"), max_trials=a.trials, seed=3)
+    stopper = RecordingStopper(monitor="val_loss", rule=a.rule, min_steps=2, min_runs=2)
+    objective = kt.Objective("val_loss", "min")
+    if a.oracle == "random":
+        oracle = RandomOracle(objective=objective, max_trials=a.trials, seed=3)
+    else:
+        oracle = BayesianOracle(
+            objective=objective, max_trials=a.trials, num_initial_points=3, seed=3
+        )
     tuner = Tuner(
         oracle=oracle,
         hypermodel=build,

@@ -50,6 +50,24 @@ def test_workers_decide_with_every_workers_curves(tmp_path):
     assert stopped >= 1
 
 
+def test_the_chiefs_bayesian_oracle_models_stopped_trials_at_their_budget(tmp_path):
+    """The multi-fidelity method over gRPC: per-epoch reports and stops reach the chief,
+    whose BayesianOracle models the stopped trials at the epochs they reached."""
+    result = run_distributed(
+        SCRIPT,
+        n_workers=2,
+        args=["--out", str(tmp_path), "--trials", "8", "--epochs", str(EPOCHS)]
+        + ["--oracle", "bayes"],
+        timeout=300,
+    )
+    result.check()
+    state = json.loads((tmp_path / "search" / "oracle.json").read_text())
+    assert state["hpx"]["early_stops"], "no trial was stopped early"
+    assert state["bayesian"]["multi_fidelity"] is True
+    assert "score+budget" in state["bayesian"]["warm_starts"], state["bayesian"]
+    assert len(state["bayesian"]["warm_starts"]["score+budget"]["lengthscales"]) == 3
+
+
 def _alive(pid, wait=5.0):
     """Whether `pid` still runs after up to `wait` seconds (a zombie counts as gone)."""
     deadline = time.monotonic() + wait
