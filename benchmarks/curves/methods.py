@@ -1,0 +1,162 @@
+"""The registry of multi-fidelity methods compared on the recorded curves.
+
+Each method is a function `(table, budget_epochs, seed, objective) -> Trace`, registered
+by name with `@register("name")`. To add one:
+
+```python
+from benchmarks.curves.methods import register
+from benchmarks.curves.replay import run_oracle
+
+@register("hpx_bo_mf_asha")
+def hpx_bo_mf_asha(table, budget_epochs, seed, objective):
+    return run_oracle(
+        table,
+        lambda obj: MyOracle(objective=obj, hyperparameters=table.space, seed=seed),
+        budget_epochs,
+        objective,
+        make_callback=lambda: asha(objective),
+    )
+```
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .replay import CurveTable, Trace, run_kt_hyperband, run_optuna, run_oracle
+
+Method = Callable[[CurveTable, int, int, str], Trace]
+METHODS: dict[str, Method] = {}
+
+
+def register(name: str) -> Callable[[Method], Method]:
+    """Registers a method under `name` (a decorator).
+
+    Raises:
+        ValueError: `name` is taken.
+    """
+
+    def add(fn: Method) -> Method:
+        if name in METHODS:
+            raise ValueError(f"A method named {name!r} is already registered.")
+        METHODS[name] = fn
+        return fn
+
+    return add
+
+
+def get_method(name: str) -> Method:
+    """The method registered as `name`.
+
+    Raises:
+        KeyError: No such method (the message lists the registered ones).
+    """
+    if name not in METHODS:
+        raise KeyError(f"Unknown method {name!r}; registered: {sorted(METHODS)}")
+    return METHODS[name]
+
+
+def asha(objective: str) -> Any:
+    """keras-hpx's `WeakTrialStopping` with the ASHA rule at its defaults."""
+    from keras_hpx import WeakTrialStopping
+
+    return WeakTrialStopping(monitor=objective, rule="asha")
+
+
+def _hpx(oracle_class: Any, table: CurveTable, seed: int) -> Callable[[Any], Any]:
+    # max_trials=None: the epoch budget ends the search.
+    return lambda objective: oracle_class(
+        objective=objective, max_trials=None, hyperparameters=table.space, seed=seed
+    )
+
+
+@register("hpx_bo_asha")
+def hpx_bo_asha(table: CurveTable, budget_epochs: int, seed: int, objective: str) -> Trace:
+    """keras-hpx's `BayesianOracle` + `WeakTrialStopping(rule="asha")`."""
+    from keras_hpx import BayesianOracle
+
+    return run_oracle(
+        table,
+        _hpx(BayesianOracle, table, seed),
+        budget_epochs,
+        objective,
+        make_callback=lambda: asha(objective),
+    )
+
+
+@register("hpx_bo")
+def hpx_bo(table: CurveTable, budget_epochs: int, seed: int, objective: str) -> Trace:
+    """keras-hpx's `BayesianOracle`, every trial trained to the end."""
+    from keras_hpx import BayesianOracle
+
+    return run_oracle(table, _hpx(BayesianOracle, table, seed), budget_epochs, objective)
+
+
+@register("hpx_random_asha")
+def hpx_random_asha(table: CurveTable, budget_epochs: int, seed: int, objective: str) -> Trace:
+    """keras-hpx's `RandomOracle` + `WeakTrialStopping(rule="asha")`."""
+    from keras_hpx import RandomOracle
+
+    return run_oracle(
+        table,
+        _hpx(RandomOracle, table, seed),
+        budget_epochs,
+        objective,
+        make_callback=lambda: asha(objective),
+    )
+
+
+@register("hpx_random")
+def hpx_random(table: CurveTable, budget_epochs: int, seed: int, objective: str) -> Trace:
+    """keras-hpx's `RandomOracle`, every trial trained to the end (the floor)."""
+    from keras_hpx import RandomOracle
+
+    return run_oracle(table, _hpx(RandomOracle, table, seed), budget_epochs, objective)
+
+
+@register("kt_hyperband")
+def kt_hyperband(table: CurveTable, budget_epochs: int, seed: int, objective: str) -> Trace:
+    """Keras Tuner's Hyperband (`max_epochs` = the table's, `factor=3`)."""
+    return run_kt_hyperband(table, budget_epochs, objective, seed=seed, factor=3)
+
+
+def _optuna(pruner: str | None, table: CurveTable, seed: int) -> tuple[Any, Any]:
+    import optuna
+
+    sampler = optuna.samplers.TPESampler(seed=seed)
+    if pruner == "hyperband":
+        return sampler, optuna.pruners.HyperbandPruner(
+            min_resource=1, max_resource=table.max_epochs, reduction_factor=3
+        )
+    if pruner == "sha":
+        return sampler, optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3)
+    return sampler, None
+
+
+@register("optuna_tpe_hyperband")
+def optuna_tpe_hyperband(table: CurveTable, budget_epochs: int, seed: int, objective: str) -> Trace:
+    """Optuna's `TPESampler` + `HyperbandPruner(min_resource=1, reduction_factor=3)`."""
+    return run_optuna(table, *_optuna("hyperband", table, seed), budget_epochs, objective)
+
+
+@register("optuna_tpe_sha")
+def optuna_tpe_sha(table: CurveTable, budget_epochs: int, seed: int, objective: str) -> Trace:
+    """Optuna's `TPESampler` + `SuccessiveHalvingPruner(min_resource=1, reduction_factor=3)`."""
+    return run_optuna(table, *_optuna("sha", table, seed), budget_epochs, objective)
+
+
+@register("optuna_tpe")
+def optuna_tpe(table: CurveTable, budget_epochs: int, seed: int, objective: str) -> Trace:
+    """Optuna's `TPESampler`, every trial trained to the end."""
+    return run_optuna(table, *_optuna(None, table, seed), budget_epochs, objective)
+
+
+DEFAULT_METHODS = [
+    "hpx_bo_asha",
+    "hpx_bo",
+    "hpx_random_asha",
+    "kt_hyperband",
+    "optuna_tpe_hyperband",
+    "optuna_tpe_sha",
+]
