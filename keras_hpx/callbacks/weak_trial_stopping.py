@@ -54,7 +54,8 @@ from keras_hpx.callbacks._context import TunerContext, find_tuner_context
 from keras_hpx.checks import check_bool, check_choice, check_int, invalid
 from keras_hpx.direction import resolve_direction
 from keras_hpx.records import STOPPED_AT_EPOCH, STOPPED_EARLY, EarlyStop
-from keras_hpx.stopping.rules import Decision, StoppingRule, get_rule
+from keras_hpx.stopping.pareto_rule import ParetoSuccessiveHalving
+from keras_hpx.stopping.rules import Decision, StoppingRule, SuccessiveHalvingRule, get_rule
 from keras_hpx.stopping.store import CurveStore, FileStore, get_store
 
 __all__ = ["STOPPED_AT_EPOCH", "STOPPED_EARLY", "WeakTrialStopping", "trial_curves"]
@@ -100,7 +101,11 @@ class WeakTrialStopping(keras.callbacks.Callback):
             `"auto"`.
         rule: A rule name (`"median"`, `"percentile"`, `"successive_halving"` or
             `"asha"`, `"threshold"` or `"divergence"`) or a
-            `keras_hpx.stopping.StoppingRule`. Defaults to `"median"`.
+            `keras_hpx.stopping.StoppingRule`. Under a tuner with several
+            objectives only successive halving is accepted, and it judges every
+            objective at once (`keras_hpx.stopping.pareto_rule`: a run is stopped
+            only when dominated at its rung); `monitor` is then unused.
+            Defaults to `"median"`.
         min_steps: Warm-up epochs every run completes before it can be stopped;
             `None` keeps the named rule's default (2 for median/percentile, 1 for
             the others). Only with a rule name. Defaults to `None`.
@@ -174,6 +179,11 @@ class WeakTrialStopping(keras.callbacks.Callback):
         self._direction: str | None = None
         self._objectives: list[str] = []
         self.compared_with: list[str] = []
+        # Several objectives (`_start_pareto`): the rule, each objective's direction,
+        # and this run's curve of each.
+        self._pareto: ParetoSuccessiveHalving | None = None
+        self._directions: dict[str, str] = {}
+        self._curves: dict[str, dict[int, float]] = {}
 
     def __deepcopy__(self, memo: dict) -> WeakTrialStopping:
         # Keras Tuner deep-copies callbacks for every execution: the copy must
@@ -193,7 +203,7 @@ class WeakTrialStopping(keras.callbacks.Callback):
             self.run_id = f"trial-{ctx.trial_id}-exec{ctx.execution}-{uuid.uuid4().hex[:8]}"
             self._objectives = _objective_names(ctx.oracle)
             if len(self._objectives) > 1:
-                raise _multi_objective_error(self.monitor, self._objectives)
+                self._start_pareto(ctx.oracle)
             heartbeat.beat_for(ctx.oracle, ctx.trial_id)
         else:
             self.run_id = f"run-{uuid.uuid4().hex}"
@@ -226,6 +236,9 @@ class WeakTrialStopping(keras.callbacks.Callback):
             self.on_train_begin()
         run_id = self.run_id
         assert run_id is not None  # set by on_train_begin
+        if self._pareto is not None:
+            self._pareto_epoch_end(epoch, _numeric(logs))
+            return
         if self._direction is None:
             self._direction = self._resolve_direction(logs)
         metrics = _numeric(logs)
@@ -319,6 +332,75 @@ class WeakTrialStopping(keras.callbacks.Callback):
             )
             return None
         return trial_curves(trials, self.monitor, exclude=trial_id)
+
+    # -- several objectives ----------------------------------------------------
+
+    def _start_pareto(self, oracle: Any) -> None:
+        """Several objectives: successive halving by non-dominated rank
+        (`keras_hpx.stopping.pareto_rule`), judged on every objective at once; the
+        other trials' curves come from the oracle. Other rules and own stores are
+        refused (a single-metric rule would cut the front's trade-offs)."""
+        mapping = getattr(_objective(oracle), "name_to_direction", None)
+        if not isinstance(self.rule, SuccessiveHalvingRule) or self._own_store:
+            raise _multi_objective_error(self.monitor, self._objectives)
+        if not isinstance(mapping, dict) or not self.report_to_oracle:
+            raise _multi_objective_error(self.monitor, self._objectives)
+        self._pareto = ParetoSuccessiveHalving.like(self.rule)
+        self._directions = {str(k): str(v) for k, v in mapping.items()}
+        self._direction = "min"  # unused: each objective has its own
+
+    def _pareto_epoch_end(self, epoch: int, metrics: dict[str, float]) -> None:
+        assert self._pareto is not None  # the only caller checks it
+        for name in self._directions:
+            if name in metrics:
+                self._curves.setdefault(name, {})[epoch] = metrics[name]
+        report = self._can_report(metrics)
+        stop = None
+        if report and epoch + 1 >= self._pareto.min_steps:
+            refs = self._pareto_references()
+            self.compared_with = list(refs)
+            self.decision = self._pareto.decide(
+                self._curves, refs.values(), epoch, self._directions
+            )
+            if self.decision.stop:
+                stop = EarlyStop(
+                    step=epoch,
+                    reason=f"{', '.join(self._directions)}: {self.decision.reason}",
+                    rule=self._pareto.name,
+                )
+        if report:
+            self._report(epoch, {**metrics, **(stop.to_metrics() if stop else {})})
+        if stop is not None:
+            self._stop(stop)
+
+    def _pareto_references(self) -> dict[str, dict[str, dict[int, float]]]:
+        """The other trials' curves of every objective: `{trial_id: {name: curve}}`."""
+        from keras_hpx.oracles.base import HpxOracle  # imports Keras Tuner: under a tuner only
+
+        ctx = self._ctx
+        assert ctx is not None  # only under a tuner
+        by_name = {}
+        try:
+            trials = None
+            for name in self._directions:
+                if isinstance(ctx.oracle, HpxOracle):  # in this process: kept as reports arrive
+                    by_name[name] = ctx.oracle.curves(name, exclude=ctx.trial_id)
+                else:  # any oracle, also over gRPC: one read for every objective
+                    if trials is None:
+                        trials = ctx.oracle.get_best_trials(_ALL_TRIALS)
+                    by_name[name] = trial_curves(trials, name, exclude=ctx.trial_id)
+        except Exception as err:
+            self._warn_once(
+                "read",
+                f"WeakTrialStopping could not read trials from the oracle "
+                f"({type(err).__name__}: {err}); this epoch stops nothing.",
+            )
+            return {}
+        refs: dict[str, dict[str, dict[int, float]]] = {}
+        for name, curves in by_name.items():
+            for trial_id, curve in curves.items():
+                refs.setdefault(trial_id, {})[name] = curve
+        return refs
 
     def _early_stop(self, epoch: int, decision: Decision) -> EarlyStop:
         """The record of a stop the rule decided at `epoch`."""
@@ -460,9 +542,10 @@ def _multi_objective_error(monitor: str, objectives: list[str]) -> Exception:
     from keras_tuner import errors
 
     return errors.FatalValueError(
-        f"WeakTrialStopping judges one metric (monitor={monitor!r}) but this search has "
-        f"several objectives {objectives}: stopping a run on one of them would cut the "
-        "trade-offs the Pareto front is made of (a smaller model with a lower accuracy). "
-        "keras-hpx has no Pareto-aware stopping rule yet: leave WeakTrialStopping out of "
-        "multi-objective searches."
+        f"WeakTrialStopping judges one metric (monitor={monitor!r}) with this rule, but "
+        f"this search has several objectives {objectives}: stopping a run on one of them "
+        "would cut the trade-offs the Pareto front is made of (a smaller model with a "
+        "lower accuracy). Under several objectives use rule='asha' (successive halving by "
+        "non-dominated rank, judged on every objective), with store=None and "
+        "report_to_oracle=True, or leave WeakTrialStopping out."
     )

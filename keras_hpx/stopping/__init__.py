@@ -4,6 +4,7 @@ Nothing here imports Keras or Keras Tuner; `keras_hpx.callbacks.WeakTrialStoppin
 is the Keras glue.
 """
 
+from keras_hpx.stopping.pareto_rule import ParetoSuccessiveHalving
 from keras_hpx.stopping.rules import (
     RULES,
     Decision,
@@ -25,6 +26,7 @@ __all__ = [
     "FileStore",
     "MedianRule",
     "MemoryStore",
+    "ParetoSuccessiveHalving",
     "PercentileRule",
     "RunCurve",
     "StoppingRule",

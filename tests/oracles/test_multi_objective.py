@@ -207,7 +207,82 @@ def test_single_objective_csv_has_no_pareto_column(tmp_path):
     assert [t.trial_id for t in oracle.pareto_front()] == [oracle.get_best_trials(1)[0].trial_id]
 
 
-def test_weak_trial_stopping_refuses_a_multi_objective_search_with_a_clear_error(tmp_path):
+def _mo_build(hp):
+    model = keras.Sequential(
+        [
+            keras.Input((8,)),
+            keras.layers.Dense(hp.Choice("units", [2, 32, 128]), activation="relu"),
+            keras.layers.Dense(2, activation="softmax"),
+        ]
+    )
+    lr = hp.Choice("lr", [1e-1, 1e-5])
+    model.compile(
+        optimizer=keras.optimizers.Adam(lr),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def _mo_data():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(160, 8)).astype("float32")
+    y = (x[:, 0] + x[:, 1] * x[:, 2] > 0).astype("int32")
+    return x, y
+
+
+def test_weak_trial_stopping_stops_runs_dominated_at_their_epoch(tmp_path):
+    """Several objectives: successive halving by non-dominated rank on every objective
+    (val_accuracy up, params down). A stopped run was dominated at its rung by a run
+    that reached that rung, and the front keeps small models."""
+    from keras_hpx import ModelCost, WeakTrialStopping
+
+    oracle = GridOracle(
+        objective=[kt.Objective("val_accuracy", "max"), kt.Objective("params", "min")],
+        shuffle=True,
+        seed=4,
+    )
+    tuner = kt.Tuner(oracle=oracle, hypermodel=_mo_build, directory=str(tmp_path), project_name="p")
+    x, y = _mo_data()
+    keras.utils.set_random_seed(0)
+    stopper = WeakTrialStopping(rule="asha", min_runs=2)
+    tuner.search(
+        x,
+        y,
+        validation_split=0.25,
+        epochs=4,
+        batch_size=32,
+        verbose=0,
+        callbacks=[ModelCost(latency=False), stopper],
+    )
+    directions = {"val_accuracy": "max", "params": "min"}
+    stopped = {t: oracle.early_stop(t) for t in oracle.trials if oracle.early_stop(t)}
+    assert stopped, "no run was stopped"
+
+    def best(trial, name, step):
+        values = [o.mean() for o in trial.metrics.get_history(name) if o.step <= step]
+        return max(values) if directions[name] == "max" else min(values)
+
+    for trial_id, stop in stopped.items():
+        assert stop.rule == "pareto_successive_halving" and "dominated" in stop.reason
+        me = oracle.trials[trial_id]
+        mine = (best(me, "val_accuracy", stop.step), best(me, "params", stop.step))
+        dominators = [
+            t
+            for t in oracle.trials.values()
+            if t.trial_id != trial_id
+            and max(o.step for o in t.metrics.get_history("params")) >= stop.step
+            and best(t, "val_accuracy", stop.step) >= mine[0]
+            and best(t, "params", stop.step) <= mine[1]
+            and (best(t, "val_accuracy", stop.step), best(t, "params", stop.step)) != mine
+        ]
+        assert dominators, (trial_id, stop)
+    assert oracle.pareto_front()
+    smallest = min(oracle.objective_values(t)[1] for t in oracle.trials.values())
+    assert smallest in [oracle.objective_values(t)[1] for t in oracle.pareto_front()]
+
+
+def test_weak_trial_stopping_refuses_other_rules_under_several_objectives(tmp_path):
     from keras_hpx import WeakTrialStopping
 
     def build(hp):
@@ -225,7 +300,7 @@ def test_weak_trial_stopping_refuses_a_multi_objective_search_with_a_clear_error
     tuner = kt.Tuner(oracle=oracle, hypermodel=build, directory=str(tmp_path), project_name="ws")
     x = np.zeros((16, 4), dtype="float32")
     with pytest.raises(
-        ValueError, match=r"several objectives \['val_loss', 'val_mae'\].*no Pareto-aware"
+        ValueError, match=r"several objectives \['val_loss', 'val_mae'\].*use rule='asha'"
     ):
         tuner.search(
             x, x[:, :1], validation_split=0.25, epochs=2, verbose=0, callbacks=[WeakTrialStopping()]
