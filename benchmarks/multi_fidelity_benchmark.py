@@ -13,9 +13,9 @@ The score: the best validation value (`--objective`, `val_loss` by default) seen
 epoch of any trial within the budget (a run keeps its best epoch, as Keras Tuner's
 checkpoint does); regret is its distance to the best value in the whole table. Reported:
 the median regret over seeds at each budget of `--budgets`; the epochs (in FTE) each
-method needs to reach Keras Tuner Hyperband's median final quality (median over seeds of
-the first budget at which a seed's best is at least as good; "-" when fewer than half of
-the seeds reach it); the median seconds spent inside each method per search. Writes every
+method needs to reach Keras Tuner Hyperband's median final quality (the lower median over
+seeds of the first budget at which a seed's best is at least as good; "-" when fewer than
+half of the seeds reach it); the median seconds spent inside each method per search. Writes every
 trace to `--out` (JSON) and, with `--plot`, a picture of the median anytime regret.
 
 Methods are the registry `benchmarks/curves/methods.py` (`--methods`, `--list`).
@@ -71,11 +71,11 @@ def epochs_to_reach(trace: Trace, target: float, direction: str) -> float:
 
 
 def median_or_none(values: list[float]) -> float | None:
-    """The median, or `None` when more than half are infinite (not reached)."""
-    arr = np.sort(np.asarray(values, dtype=float))
-    if len(arr) == 0:
+    """The lower median (of an even count, the smaller middle value), or `None` when it is
+    infinite: fewer than half of the values are finite (reached)."""
+    if len(values) == 0:
         return None
-    med = float(np.median(arr))
+    med = float(np.percentile(np.asarray(values, dtype=float), 50, method="lower"))
     return None if not math.isfinite(med) else med
 
 

@@ -1,0 +1,204 @@
+"""The recorded learning-curve benchmark: the stored tables and the replay drivers.
+
+The tables are `benchmarks/curves/data/*.npz` (real Keras runs, `record.py`); the drivers
+(`replay.py`) run real oracles, the real `WeakTrialStopping` callback, Keras Tuner's
+Hyperband oracle and Optuna on them with small budgets.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.curves.replay import (  # noqa: E402
+    DATA_DIR,
+    METRICS,
+    CurveTable,
+    run_kt_hyperband,
+    run_optuna,
+    run_oracle,
+)
+
+DATASETS = ("digits", "generated")
+FTE = 27  # epochs of one full training run in the stored tables
+
+
+@pytest.fixture(scope="module")
+def digits() -> CurveTable:
+    return CurveTable.load("digits")
+
+
+def random_asha(table: CurveTable, budget: int, seed: int, keep: list | None = None):
+    """RandomOracle + WeakTrialStopping(rule="asha"), as the benchmark's hpx_random_asha;
+    the oracle is appended to `keep` for inspection."""
+    from keras_hpx import RandomOracle, WeakTrialStopping
+
+    def make(objective):
+        oracle = RandomOracle(
+            objective=objective, max_trials=None, hyperparameters=table.space, seed=seed
+        )
+        if keep is not None:
+            keep.append(oracle)
+        return oracle
+
+    return run_oracle(
+        table,
+        make,
+        budget,
+        "val_loss",
+        make_callback=lambda: WeakTrialStopping(monitor="val_loss", rule="asha"),
+    )
+
+
+# ----- the stored tables ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dataset", DATASETS)
+def test_stored_table_has_every_configuration_and_epoch(dataset):
+    table = CurveTable.load(dataset)  # allow_pickle=False inside
+    space = json.loads((DATA_DIR / "space.json").read_text())
+    assert table.num_configs == space["num_configs"] >= 1000
+    assert table.max_epochs == space["epochs"] == FTE
+    assert list(table.hyperparameters) == [hp["name"] for hp in space["hyperparameters"]]
+    for metric in (*METRICS, "epoch_seconds"):
+        values = table.arrays[metric]
+        assert values.shape == (table.num_configs, FTE) and values.dtype == np.float32
+    assert table.arrays["overhead_seconds"].shape == (table.num_configs,)
+    assert table.arrays["recorded"].all()
+    accuracy = table.arrays["val_accuracy"]
+    assert np.isfinite(accuracy).all() and (accuracy >= 0).all() and (accuracy <= 1).all()
+    # Diverged runs may have a non-finite loss; nearly all must be finite.
+    assert np.isfinite(table.arrays["val_loss"]).mean() > 0.95
+    assert (table.arrays["epoch_seconds"] > 0).all()
+    assert (table.arrays["overhead_seconds"] > 0).all()
+    # A space of Choices that indexes back to the same rows.
+    hp = table.space
+    assert [p.name for p in hp.space] == list(table.hyperparameters)
+    for index in (0, 17, table.num_configs - 1):
+        assert table.index(table.config(index)) == index
+
+
+def test_stored_tables_are_small():
+    files = [*DATA_DIR.glob("*.npz"), DATA_DIR / "space.json"]
+    assert sum(f.stat().st_size for f in files) < 5 * 2**20
+    assert not list(DATA_DIR.glob("*.partial.jsonl")), "a recording is unfinished"
+
+
+@pytest.mark.parametrize("dataset", DATASETS)
+def test_multi_fidelity_is_not_trivial(dataset):
+    """The best configurations after a few epochs are not the best ones in the end."""
+    loss = CurveTable.load(dataset).arrays["val_loss"]
+    best = np.nanmin(loss, axis=1)  # each configuration's best epoch
+    winner, top = int(np.nanargmin(best)), set(np.argsort(best)[:10])
+    for epoch in (0, 2):  # after 1 and 3 epochs
+        early = loss[:, epoch]
+        assert int((early < early[winner]).sum()) >= 10  # not among the 10 best there
+        assert len(set(np.argsort(early)[:10]) & top) <= 5
+
+
+# ----- the replay drivers ---------------------------------------------------------------------
+
+
+def test_random_asha_counts_epochs_and_stops_runs(digits):
+    budget = 5 * FTE
+    oracles: list = []
+    trace = random_asha(digits, budget, seed=1, keep=oracles)
+    # Charged exactly the budget, one epoch per epoch read.
+    assert trace.total_epochs == budget
+    assert trace.epochs == list(range(1, budget + 1))
+    assert sum(trained for _, _, trained, _ in trace.trials) == budget
+    # The rule stopped runs, so more configurations were tried than full runs fit.
+    stopped = [t for t in trace.trials if t[3]]
+    assert stopped and all(trained < FTE for _, _, trained, _ in stopped)
+    assert len(trace.trials) > budget // FTE + 1
+    # The callback itself reported every epoch and every stop to the oracle.
+    (oracle,) = oracles
+    for index, _, trained, was_stopped in trace.trials[:-1]:  # the last one was cut
+        tid = next(
+            t.trial_id
+            for t in oracle.trials.values()
+            if digits.index(t.hyperparameters.values) == index
+        )
+        trial = oracle.trials[tid]
+        assert len(trial.metrics.get_history("val_loss")) == trained
+        assert (oracle.early_stop(tid) is not None) == was_stopped
+        if was_stopped:
+            assert trial.metrics.get_last_value("stopped_at_epoch") == trained - 1
+    # The anytime curve is the best value read so far.
+    best = np.asarray(trace.best)
+    assert (np.diff(best) <= 0).all()
+    assert best[-1] >= digits.optimum("val_loss")
+    assert trace.method_seconds > 0
+
+
+def test_random_asha_is_deterministic(digits):
+    a = random_asha(digits, 2 * FTE, seed=3)
+    b = random_asha(digits, 2 * FTE, seed=3)
+    c = random_asha(digits, 2 * FTE, seed=4)
+    assert a.trials == b.trials and a.best == b.best and a.epochs == b.epochs
+    assert a.trials != c.trials
+
+
+def test_without_stopping_every_run_is_trained_to_the_end(digits):
+    from keras_hpx import RandomOracle
+
+    trace = run_oracle(
+        digits,
+        lambda obj: RandomOracle(
+            objective=obj, max_trials=None, hyperparameters=digits.space, seed=1
+        ),
+        2 * FTE + 5,
+    )
+    assert [t[2] for t in trace.trials] == [FTE, FTE, 5]  # the last one cut by the budget
+    assert not any(t[3] for t in trace.trials)
+
+
+def test_keras_tuner_hyperband_charges_only_new_epochs(digits):
+    budget = 2 * FTE
+    trace = run_kt_hyperband(digits, budget, seed=1)
+    assert trace.total_epochs == budget
+    assert sum(trained for _, _, trained, _ in trace.trials) == budget
+    # First bracket: 27 one-epoch runs; the best 9 continue from epoch 1 to 3 (2 new
+    # epochs each), then the best 3 of those from 3 to 9 (the last cut by the budget).
+    first, second, third = trace.trials[:27], trace.trials[27:36], trace.trials[36:]
+    assert all(start == 0 and trained == 1 for _, start, trained, _ in first)
+    assert all(start == 1 and trained == 2 for _, start, trained, _ in second)
+    assert [(start, trained) for _, start, trained, _ in third] == [(3, 6), (3, 3)]
+    assert {i for i, *_ in third} <= {i for i, *_ in second} <= {i for i, *_ in first}
+
+
+@pytest.mark.parametrize("pruner", ["hyperband", "sha"])
+def test_optuna_tpe_with_a_pruner(digits, pruner):
+    import optuna
+
+    budget = 10 * FTE  # Optuna's pruners wait for a few finished trials per bracket
+    make = {
+        "hyperband": lambda: optuna.pruners.HyperbandPruner(
+            min_resource=1, max_resource=FTE, reduction_factor=3
+        ),
+        "sha": lambda: optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3),
+    }[pruner]
+    traces = [
+        run_optuna(digits, optuna.samplers.TPESampler(seed=2), make(), budget) for _ in range(2)
+    ]
+    trace = traces[0]
+    assert trace.total_epochs == budget
+    assert sum(trained for _, _, trained, _ in trace.trials) == budget
+    assert any(pruned for *_, pruned in trace.trials)
+    assert len(trace.trials) > budget // FTE + 1
+    assert traces[0].trials == traces[1].trials  # seeded
+
+
+def test_best_at_reads_the_anytime_curve(digits):
+    trace = random_asha(digits, 2 * FTE, seed=5)
+    assert np.isnan(trace.best_at(0))
+    assert trace.best_at(1) == trace.best[0]
+    assert trace.best_at(10**6) == trace.best[-1]
+    assert trace.best_at(FTE) == trace.best[FTE - 1]
