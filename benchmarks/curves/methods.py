@@ -73,7 +73,8 @@ def _hpx(oracle_class: Any, table: CurveTable, seed: int) -> Callable[[Any], Any
 
 @register("hpx_bo_asha")
 def hpx_bo_asha(table: CurveTable, budget_epochs: int, seed: int, objective: str) -> Trace:
-    """keras-hpx's `BayesianOracle` + `WeakTrialStopping(rule="asha")`."""
+    """keras-hpx's `BayesianOracle` + `WeakTrialStopping(rule="asha")`: the multi-fidelity
+    method (stopped trials modelled at their budget, `multi_fidelity=True`)."""
     from keras_hpx import BayesianOracle
 
     return run_oracle(
@@ -83,6 +84,24 @@ def hpx_bo_asha(table: CurveTable, budget_epochs: int, seed: int, objective: str
         objective,
         make_callback=lambda: asha(objective),
     )
+
+
+@register("hpx_bo_asha_final")
+def hpx_bo_asha_final(table: CurveTable, budget_epochs: int, seed: int, objective: str) -> Trace:
+    """keras-hpx's `BayesianOracle(multi_fidelity=False)` + `WeakTrialStopping(rule="asha")`:
+    stopped trials enter the model as if finished (the 0.2.0 behaviour before issue 12)."""
+    from keras_hpx import BayesianOracle
+
+    def make(objective: Any) -> Any:
+        return BayesianOracle(
+            objective=objective,
+            max_trials=None,
+            hyperparameters=table.space,
+            seed=seed,
+            multi_fidelity=False,
+        )
+
+    return run_oracle(table, make, budget_epochs, objective, make_callback=lambda: asha(objective))
 
 
 @register("hpx_bo")
@@ -154,6 +173,7 @@ def optuna_tpe(table: CurveTable, budget_epochs: int, seed: int, objective: str)
 
 DEFAULT_METHODS = [
     "hpx_bo_asha",
+    "hpx_bo_asha_final",
     "hpx_bo",
     "hpx_random_asha",
     "kt_hyperband",
