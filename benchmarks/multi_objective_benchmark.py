@@ -53,6 +53,7 @@ PROBLEMS = {
 }
 METHODS = [
     "hpx_bayes",
+    "hpx_bayes_qparego",
     "hpx_bayes_parego",
     "hpx_random",
     "kt_random",
@@ -119,13 +120,13 @@ def run_keras_tuner_style(method: str, b, directions, trials: int, seed: int):
         oracle = BayesianOracle(
             objective=objective, max_trials=trials, hyperparameters=kt_space(b), seed=seed
         )
-    elif method == "hpx_bayes_parego":
+    elif method in ("hpx_bayes_parego", "hpx_bayes_qparego"):
         oracle = BayesianOracle(
             objective=objective,
             max_trials=trials,
             hyperparameters=kt_space(b),
             seed=seed,
-            optimizer=BayesianOptimizer(pareto="parego"),
+            optimizer=BayesianOptimizer(pareto=method.rsplit("_", 1)[1]),
         )
     elif method == "hpx_random":
         oracle = RandomOracle(

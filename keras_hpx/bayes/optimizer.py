@@ -44,6 +44,7 @@ import numpy as np
 
 from keras_hpx import pareto
 from keras_hpx.bayes import hypervolume_improvement as hvi
+from keras_hpx.bayes import scalarised_improvement as scalarised
 from keras_hpx.bayes._blas import single_threaded_blas
 from keras_hpx.bayes.acquisition import ACQUISITIONS, AcquisitionFunction, get_acquisition
 from keras_hpx.bayes.acquisition_search import optimize_acquisition
@@ -75,7 +76,8 @@ _CONFIG_KEYS = (
     "prior",
     "pareto",
 )
-PARETO_METHODS = ("logehvi", "parego")
+PARETO_METHODS = ("logehvi", "qparego", "parego")
+MC_SAMPLES = 128  # base samples of the qParEGO acquisition
 # Above this many boxes in the undominated region (fronts of many points in 4 or more
 # objectives), a proposal falls back to ParEGO, whose cost does not grow with the front.
 MAX_BOXES = 20_000
@@ -124,10 +126,13 @@ class BayesianOptimizer:
             `None` (the `GaussianProcess` default, `1e-9`).
         pareto: How several objectives are searched: `"logehvi"`, one GP per
             objective and the exact log expected hypervolume improvement over
-            the observed front (`keras_hpx.bayes.hypervolume_improvement`), or
-            `"parego"`, one GP on a random augmented-Chebyshev scalarisation of
-            the normalised objectives, new weights at each proposal (Knowles,
-            2006). Ignored with one objective. Defaults to `"logehvi"`.
+            the observed front (`keras_hpx.bayes.hypervolume_improvement`);
+            `"qparego"`, one GP per objective and the expected improvement of a
+            random augmented-Chebyshev scalarisation of their normalised
+            predictions, new weights at each proposal
+            (`keras_hpx.bayes.scalarised_improvement`); or `"parego"`, one GP
+            on the scalarised scores themselves (Knowles, 2006). Ignored with one
+            objective. Defaults to `"logehvi"`.
 
     Raises:
         TypeError: An argument of the wrong type.
@@ -467,9 +472,10 @@ class BayesianOptimizer:
         pending: Sequence[Mapping[str, Any]],
         excluded: Collection[Hashable],
     ) -> dict | None:
-        """Several objectives, log EHVI: one GP per objective (each fitted to its
-        cleaned, warped, standardised scores), the front and the reference point in
-        those units, pending points fantasised at each model's mean."""
+        """Several objectives, one GP per objective (each fitted to its cleaned, warped,
+        standardised scores), pending points fantasised at each model's mean; log EHVI
+        over the front (reference point in those units), or the soft log EI of a random
+        Chebyshev scalarisation (`"qparego"`)."""
         m = Y.shape[1]
         finite = np.all(np.isfinite(Y), axis=1)
         gps, columns = [], []
@@ -484,23 +490,48 @@ class BayesianOptimizer:
         if len(Xp):
             fantasies = [_add_fantasies(gp, X, S[:, j], Xp) for j, gp in enumerate(gps)]
             points = np.vstack([observed, np.column_stack(fantasies)])
-        ref = hvi.reference_point(observed)
-        front = points[pareto.non_dominated(points)]
-        lower, upper = hvi.nondominated_cells(front, ref)
-        if len(lower) > MAX_BOXES:
-            return self._suggest_parego(space, enc, X, Y, rng, pending, excluded)
+        score: Any
+        if self.pareto == "qparego":
+            weights = rng.dirichlet(np.ones(m))
+            lo = observed.min(axis=0)
+            span = np.where(np.ptp(observed, axis=0) > 0, np.ptp(observed, axis=0), 1.0)
+            base = rng.standard_normal((MC_SAMPLES, m))
+            scaled = (points - lo) * (weights / span)
+            best = float(np.min(scaled.max(axis=1) + 0.05 * scaled.sum(axis=1)))
+
+            def score(mean: np.ndarray, std: np.ndarray, grad: bool = True) -> Any:
+                return scalarised.chebyshev_log_ei_and_grad(
+                    mean,
+                    std,
+                    weights=weights,
+                    lo=lo,
+                    span=span,
+                    best=best,
+                    base_samples=base,
+                    grad=grad,
+                )
+
+        else:
+            ref = hvi.reference_point(observed)
+            front = points[pareto.non_dominated(points)]
+            lower, upper = hvi.nondominated_cells(front, ref)
+            if len(lower) > MAX_BOXES:
+                return self._suggest_parego(space, enc, X, Y, rng, pending, excluded)
+
+            def score(mean: np.ndarray, std: np.ndarray, grad: bool = True) -> Any:
+                return hvi.log_ehvi_and_grad(mean, std, lower, upper, grad=grad)
 
         def acq(x: np.ndarray) -> np.ndarray:
             moments = [gp.predict(x) for gp in gps]
             mean = np.column_stack([mu for mu, _ in moments])
             std = np.sqrt(np.column_stack([var for _, var in moments]))
-            return hvi.log_ehvi(mean, std, lower, upper)
+            return score(mean, std, grad=False)[0]
 
         def acq_grad(x: np.ndarray) -> tuple[float, np.ndarray]:
             parts = [gp.predict_with_grad(x[None]) for gp in gps]
             mean = np.array([[p[0][0] for p in parts]])
             std = np.sqrt(np.maximum(np.array([[p[1][0] for p in parts]]), 1e-20))
-            value, dm, ds = hvi.log_ehvi_and_grad(mean, std, lower, upper)
+            value, dm, ds = score(mean, std)
             assert dm is not None and ds is not None
             grad = sum(
                 dm[0, j] * p[2][0] + ds[0, j] * p[3][0] / (2.0 * std[0, j])

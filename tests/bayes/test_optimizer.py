@@ -221,7 +221,7 @@ def test_every_kernel_and_acquisition_runs(kernel, acquisition):
         (
             {"pareto": "nsga2"},
             ValueError,
-            r"one of \['logehvi', 'parego'\]\. Received: pareto='nsga2'$",
+            r"one of \['logehvi', 'parego', 'qparego'\]\. Received: pareto='nsga2'$",
         ),
     ],
 )
@@ -361,7 +361,7 @@ def _two_objectives(v):
     return [v["x"], (1.0 - v["x"]) ** 2 + v["y"]]
 
 
-@pytest.mark.parametrize("pareto", ["logehvi", "parego"])
+@pytest.mark.parametrize("pareto", ["logehvi", "qparego", "parego"])
 def test_several_objectives_find_the_front_better_than_random(pareto):
     """20 guided points after 8 random ones: a larger hypervolume than the median of
     random search with the same 28 evaluations, and most guided points near the front."""
