@@ -220,6 +220,7 @@ class HpxOracle(keras_tuner.Oracle):
         self._tried_space: Space | None = None
         self._indexed_upto = 0
         self._curves: dict[str, dict[str, dict[int, float]]] | None = None
+        self._metric_directions: dict[str, str] = {}  # as Keras Tuner infers them
         self._in_end_trial = False
         self._kept_at: float | None = None
         self._warned_epochs = False
@@ -396,9 +397,28 @@ class HpxOracle(keras_tuner.Oracle):
             return self.trials[trial_id]
         if self.leases is not None:
             self.leases.heard(trial_id)
-        trial = super().update_trial(trial_id, metrics, step=step)
+        trial = self.trials[trial_id]
+        if self.objective.has_value(metrics) and all(trial.metrics.exists(n) for n in metrics):
+            # Every epoch's report after the first: add the values to their histories.
+            # Keras Tuner's `MetricsTracker.update` recomputes a metric's best value over
+            # all its steps twice per call (for a flag `update_trial` drops): per-epoch
+            # reports made that quadratic in the epochs.
+            for name, value in metrics.items():
+                trial.metrics.metrics[name].update(float(value), step=step)
+            self._save_trial(trial)
+        else:  # a new metric (registered with its direction), or a missing objective (raises)
+            if self.objective.has_value(metrics):
+                # Keras Tuner infers a metric's direction by building a Keras metric (about
+                # 10 ms each, every trial): once per name is enough.
+                for name in metrics:
+                    known = self._metric_directions.get(name)
+                    if known is not None and not trial.metrics.exists(name):
+                        trial.metrics.register(name, direction=known)
+            trial = super().update_trial(trial_id, metrics, step=step)
+            for name in metrics:
+                self._metric_directions[name] = trial.metrics.metrics[name].direction
         if self._curves is not None:
-            self._index_curves(trial, metrics)
+            self._index_step(trial, metrics, step)
         if STOPPED_AT_EPOCH in metrics and str(trial_id) not in self._early_stops:
             stop = EarlyStop.from_metrics(metrics)  # the wire form (over gRPC: the only one)
             if stop is not None:
@@ -717,6 +737,21 @@ class HpxOracle(keras_tuner.Oracle):
             curves.setdefault(name, {})[str(trial.trial_id)] = {
                 int(obs.step): float(obs.mean()) for obs in history
             }
+
+    def _index_step(self, trial: Any, names: Any, step: int) -> None:
+        """Updates the kept curves with the trial's values at `step` only (one report)."""
+        curves = self._curves
+        assert curves is not None  # the only caller checks it
+        trial_id = str(trial.trial_id)
+        for name in names:
+            if not trial.metrics.exists(name):
+                continue
+            for obs in reversed(trial.metrics.get_history(name)):  # usually the last
+                if obs.step == step:
+                    curves.setdefault(name, {}).setdefault(trial_id, {})[int(step)] = float(
+                        obs.mean()
+                    )
+                    break
 
     # ----- persistence --------------------------------------------------------------------
 
