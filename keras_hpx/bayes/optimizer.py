@@ -366,20 +366,47 @@ class BayesianOptimizer:
         if len(Xp):
             best = min(best, float(np.min(_add_fantasies(gp, X, ys, Xp))))
 
+        anchors = X[np.argsort(y, kind="stable")[:5]]
+        return self._maximise_single(space, gp, best, anchors, rng, excluded)
+
+    def _maximise_single(
+        self,
+        space: Space,
+        gp: GaussianProcess,
+        best: float,
+        anchors: np.ndarray,
+        rng: np.random.Generator,
+        excluded: Collection[Hashable],
+        lift: Any = None,
+    ) -> dict | None:
+        """Maximises the acquisition of `gp`'s prediction at `lift(x)` (default `x`)
+        against the incumbent `best`."""
         acquisition = self.acquisition
+        inputs = lift if lift is not None else (lambda x: x)
 
         def acq(x: np.ndarray) -> np.ndarray:
-            mean, var = gp.predict(x)
+            mean, var = gp.predict(inputs(x))
             return acquisition(mean, np.sqrt(var), best)
 
         def acq_grad(x: np.ndarray) -> tuple[float, np.ndarray]:
-            mean, var, dmean, dvar = gp.predict_with_grad(x[None])
+            mean, var, dmean, dvar = gp.predict_with_grad(inputs(x[None]))
             std = np.sqrt(np.maximum(var, 1e-20))
             a, da_dm, da_ds = acquisition.value_and_grad(mean, std, best)
             grad = da_dm[0] * dmean[0] + da_ds[0] * dvar[0] / (2.0 * std[0])
-            return float(a[0]), grad
+            return float(a[0]), grad[: x.size]  # the lifted columns are not searched
 
-        anchors = X[np.argsort(y, kind="stable")[:5]]
+        return self._maximise(space, acq, acq_grad, anchors, rng, excluded)
+
+    def _maximise(
+        self,
+        space: Space,
+        acq: Any,
+        acq_grad: Any,
+        anchors: np.ndarray,
+        rng: np.random.Generator,
+        excluded: Collection[Hashable],
+    ) -> dict | None:
+        """`optimize_acquisition` with this optimizer's search budgets."""
         return optimize_acquisition(
             space,
             acq,
@@ -417,30 +444,8 @@ class BayesianOptimizer:
         if len(Xp):
             Xa = np.column_stack([X[rows], budgets])
             best = min(best, float(np.min(_add_fantasies(gp, Xa, ys, at_full(Xp)))))
-        acquisition = self.acquisition
-
-        def acq(x: np.ndarray) -> np.ndarray:
-            mean, var = gp.predict(at_full(x))
-            return acquisition(mean, np.sqrt(var), best)
-
-        def acq_grad(x: np.ndarray) -> tuple[float, np.ndarray]:
-            mean, var, dmean, dvar = gp.predict_with_grad(at_full(x[None]))
-            std = np.sqrt(np.maximum(var, 1e-20))
-            a, da_dm, da_ds = acquisition.value_and_grad(mean, std, best)
-            grad = da_dm[0] * dmean[0] + da_ds[0] * dvar[0] / (2.0 * std[0])
-            return float(a[0]), grad[:-1]
-
         anchors = X[np.argsort(predicted, kind="stable")[:5]]
-        return optimize_acquisition(
-            space,
-            acq,
-            acq_grad,
-            rng,
-            excluded=excluded,
-            anchors=anchors,
-            n_candidates=self.n_candidates,
-            n_starts=self.n_starts,
-        )
+        return self._maximise_single(space, gp, best, anchors, rng, excluded, lift=at_full)
 
     def _suggest_parego(
         self,
@@ -541,16 +546,7 @@ class BayesianOptimizer:
 
         on_front = np.flatnonzero(finite)[pareto.non_dominated(observed)]
         anchors = X[rng.permutation(on_front)[:5]]
-        return optimize_acquisition(
-            space,
-            acq,
-            acq_grad,
-            rng,
-            excluded=excluded,
-            anchors=anchors,
-            n_candidates=self.n_candidates,
-            n_starts=self.n_starts,
-        )
+        return self._maximise(space, acq, acq_grad, anchors, rng, excluded)
 
     def _gaussian_process(self) -> GaussianProcess:
         """A fresh, unfitted GP with this optimizer's kernel, prior and noise floor."""
