@@ -556,7 +556,16 @@ class HpxOracle(keras_tuner.Oracle):
     def _end(self, kind: EndKind, reason: str) -> None:
         if kind is EndKind.RULE and self.search_end is None:
             print(f"keras-hpx: search stopped: {reason}")
-        self.search_end = SearchEnd(kind, reason)
+        end = SearchEnd(kind, reason)
+        changed, self.search_end = end != self.search_end, end
+        if changed and end.final and kta.project_dir(self) is not None:
+            # Keras Tuner saves nothing when it is told STOPPED: without this save the
+            # last oracle.json (from the last trial's end) would not know the search
+            # ended, and a resume could start trials past `max_time` or `max_epochs`.
+            try:
+                self.save()
+            except OSError as e:  # the search is over anyway; the next save retries
+                warnings.warn(str(e), stacklevel=2)
 
     def _search_over(self) -> bool:
         if self.search_end is not None and self.search_end.final:

@@ -102,6 +102,24 @@ def test_max_time_ends_the_search_and_counts_time_across_resumes(tmp_path):
     assert len(again.trials) == n  # the budget was spent before the resume
 
 
+def test_the_end_a_rule_decides_is_saved_when_the_search_stops(tmp_path):
+    """Keras Tuner saves nothing when create_trial answers STOPPED; the oracle saves the
+    end itself, so oracle.json says the search is over (a resume must not run more)."""
+    import json
+
+    oracle = RandomOracle(
+        objective=kt.Objective("score", "max"),
+        hyperparameters=_space(),
+        max_trials=200,
+        target=0.9,
+        seed=0,
+    )
+    _tuner(tmp_path, oracle).search(verbose=0)
+    saved = json.loads((tmp_path / "p" / "oracle.json").read_text())
+    assert saved["hpx"]["search_end"]["kind"] == "rule"
+    assert "target" in saved["hpx"]["search_end"]["reason"]
+
+
 def test_enqueued_trials_run_first_and_are_not_repeated(tmp_path):
     oracle = RandomOracle(
         objective=kt.Objective("score", "min"), hyperparameters=_space(), max_trials=4, seed=3
