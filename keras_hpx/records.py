@@ -113,7 +113,8 @@ class EndKind(str, enum.Enum):
     """Nothing new to propose; re-judged after a resume or when the space grows."""
     RULE = "rule"
     """A search-level stopping rule (`max_time`, `max_epochs`, `target`, `patience`, or
-    one of `stop_rules`) was met; final."""
+    one of `stop_rules`) was met; re-judged after a resume with the resumed search's
+    rules (the same settings end it again at once, a larger budget continues it)."""
     EMPTY_SPACE = "empty_space"
     """The model declared no hyperparameters; final."""
     PROPOSAL_FAILED = "proposal_failed"
@@ -134,8 +135,8 @@ class SearchEnd:
 
     @property
     def final(self) -> bool:
-        """Whether the end stands after a resume (only `EXHAUSTED` is re-judged)."""
-        return self.kind is not EndKind.EXHAUSTED
+        """Whether the end stands after a resume (`EXHAUSTED` and `RULE` are re-judged)."""
+        return self.kind not in (EndKind.EXHAUSTED, EndKind.RULE)
 
     def to_dict(self) -> dict[str, str]:
         return {"kind": self.kind.value, "reason": self.reason}

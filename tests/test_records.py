@@ -25,7 +25,8 @@ def test_early_stop_round_trips_through_its_wire_form_and_state():
 
 def test_search_end_kinds_and_the_0_1_0_sentence():
     assert not SearchEnd(EndKind.EXHAUSTED, "x").final
-    assert SearchEnd(EndKind.RULE, "x").final
+    assert not SearchEnd(EndKind.RULE, "x").final  # re-judged with the resumed settings
+    assert SearchEnd(EndKind.EMPTY_SPACE, "x").final
     end = SearchEnd(EndKind.RULE, "target=1 reached")
     assert SearchEnd.from_dict(end.to_dict()) == end
     assert SearchEnd.from_dict("search space exhausted").kind is EndKind.EXHAUSTED

@@ -558,10 +558,11 @@ class HpxOracle(keras_tuner.Oracle):
             print(f"keras-hpx: search stopped: {reason}")
         end = SearchEnd(kind, reason)
         changed, self.search_end = end != self.search_end, end
-        if changed and end.final and kta.project_dir(self) is not None:
+        if changed and kta.project_dir(self) is not None:
             # Keras Tuner saves nothing when it is told STOPPED: without this save the
-            # last oracle.json (from the last trial's end) would not know the search
-            # ended, and a resume could start trials past `max_time` or `max_epochs`.
+            # last oracle.json (from the last trial's end) would hold the time and epochs
+            # spent before the end, and a resume with the same settings could start
+            # trials past `max_time`.
             try:
                 self.save()
             except OSError as e:  # the search is over anyway; the next save retries
@@ -805,7 +806,8 @@ class HpxOracle(keras_tuner.Oracle):
             if isinstance(v, Mapping)  # 0.1.0 saved sentences: they are in trials.csv already
         }
         end = SearchEnd.from_dict(hpx.get("search_end", hpx.get("stop_reason")))
-        # Running out of space is re-judged after a resume; any other end is kept.
+        # Running out of space and stopping rules are re-judged after a resume (with the
+        # resumed settings); any other end is kept.
         self.search_end = end if end is not None and end.final else None
         self.damaged_trials = set(hpx.get("damaged_trials", [])) | self.damaged_trials
         self.lost_leases = [LostLease(**entry) for entry in hpx.get("lost_leases", [])]
