@@ -433,7 +433,8 @@ class BayesianOptimizer:
         """One objective, some runs stopped early: a GP over `[x, budget]` fitted to every
         run's scores at the budgets it reached (`fidelity.budget_points`), log EI at the
         full budget against the best full-budget mean among the tried configurations."""
-        gp, ys = self._fit(np.column_stack([X[rows], budgets]), y, "score+budget")
+        Xa = np.column_stack([X[rows], budgets])
+        gp, ys = self._fit(Xa, y, "score+budget")
 
         def at_full(x: np.ndarray) -> np.ndarray:
             return np.column_stack([x, np.ones(len(x))])
@@ -442,7 +443,6 @@ class BayesianOptimizer:
         best = float(np.min(predicted))
         Xp, _ = _encode(enc, list(pending))
         if len(Xp):
-            Xa = np.column_stack([X[rows], budgets])
             best = min(best, float(np.min(_add_fantasies(gp, Xa, ys, at_full(Xp)))))
         anchors = X[np.argsort(predicted, kind="stable")[:5]]
         return self._maximise_single(space, gp, best, anchors, rng, excluded, lift=at_full)
