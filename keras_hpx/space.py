@@ -384,6 +384,7 @@ class Space:
                 self.columns.append(Column(i, kind, levels, group))
             self._slices.append(slice(start, start + width))
         self._parent_names = {n for p in self.params for n, _ in p.conditions}
+        self._encoded_grid: tuple[list[dict], list[tuple], np.ndarray] | None = None
 
     # ----- construction -------------------------------------------------------------------
 
@@ -575,6 +576,22 @@ class Space:
             del current[p.name]
 
         yield from walk(0, {})
+
+    def encoded_grid(self) -> tuple[list[dict], list[tuple], np.ndarray]:
+        """`grid()` of a discrete space with each configuration's `key` and feature row
+        (`[size, dim]`, inactive columns at `INACTIVE_FILL`), listed once per space.
+
+        An acquisition search over a small discrete space scores every configuration at
+        every proposal; this keeps the listing and encoding out of that loop. Treat the
+        returned objects as read-only.
+        """
+        if self._encoded_grid is None:
+            configs = list(self.grid())
+            keys = [self.key(c) for c in configs]
+            rows = np.array([self.encode(c)[0] for c in configs]).reshape(len(configs), self.dim)
+            rows.setflags(write=False)
+            self._encoded_grid = (configs, keys, rows)
+        return self._encoded_grid
 
     def grid_size(self, points: Mapping[str, int] | int | None = None) -> int:
         """Number of active combinations in `grid(points)`, without listing them."""

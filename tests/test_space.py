@@ -287,3 +287,19 @@ def test_space_module_never_imports_keras():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
+
+
+def test_encoded_grid_is_listed_once_and_matches_grid_key_and_encode():
+    space = Space(
+        [
+            Param("opt", "choice", values=("adam", "sgd", "rmsprop")),
+            Param("units", "int", 16, 64, step=16),
+            Param("momentum", "choice", values=(0.0, 0.9), conditions=(("opt", ("sgd",)),)),
+        ]
+    )
+    configs, keys, rows = space.encoded_grid()
+    assert configs == list(space.grid())
+    assert keys == [space.key(c) for c in configs]
+    np.testing.assert_array_equal(rows, np.array([space.encode(c)[0] for c in configs]))
+    assert space.encoded_grid()[2] is rows  # cached on the space
+    assert not rows.flags.writeable

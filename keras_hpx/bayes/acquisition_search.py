@@ -149,13 +149,13 @@ def optimize_acquisition(
     excluded = excluded if isinstance(excluded, (set, frozenset, dict)) else set(excluded)
 
     if space.is_discrete and space.grid_size() <= max_grid:
-        configs = [c for c in space.grid() if space.key(c) not in excluded]
-        if not configs:
+        configs, keys, rows = space.encoded_grid()
+        keep = [i for i, key in enumerate(keys) if key not in excluded]
+        if not keep:
             return None
-        X = np.array([enc.encode(c) for c in configs]).reshape(len(configs), enc.dim)
-        vals = acq(X)
+        vals = acq(rows[keep])
         vals = np.where(np.isnan(vals), -np.inf, vals)
-        return space.active_values(configs[int(np.argmax(vals))])
+        return dict(configs[keep[int(np.argmax(vals))]])
 
     m = 1 << max(1, math.ceil(math.log2(max(2, n_candidates))))
     if enc.dim:

@@ -7,10 +7,12 @@ columns of the encoded space):
     y        [n]     training targets after standardisation (zero mean, unit std).
     y_mean   []      mean of the raw targets, removed by `standardize`.
     y_std    []      standard deviation of the raw targets, divided out.
-    l        [d]     length scales, one per feature column.
+    l        [d]     length scales, one per feature column; columns of one group
+                     (`tied`, e.g. a categorical's one-hot columns) share one.
     s2       []      signal variance: prior variance of the latent function f.
     sn2      []      noise variance of y around f (`min_noise` plus a fitted part).
-    theta    [d + 2] unconstrained parameters: `(log l, log s2, log(sn2 - min_noise))`.
+    theta    [k + 2] unconstrained parameters: `(log l, log s2, log(sn2 - min_noise))`,
+                     one log length scale per group of columns (`k <= d`).
     r2       [n, n]  scaled squared distances `sum_j (X_ij - X_kj)**2 / l_j**2`.
     k(r2)            the kernel (`keras_hpx.bayes.kernels`), `k(0) = 1`.
     K        [n, n]  `s2 k(r2) + sn2 I`: covariance of the observed targets.
@@ -34,6 +36,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -110,6 +113,29 @@ class Prior:
         return lp, g
 
 
+def _tie_index(d: int, tied: Sequence[Sequence[int]]) -> np.ndarray | None:
+    """Column -> length-scale index for `d` columns where each group of `tied` shares
+    one (`None` when nothing is tied)."""
+    groups = [sorted({int(j) for j in g}) for g in tied if len(g) > 1]
+    if not groups:
+        return None
+    owner = np.full(d, -1)
+    for i, group in enumerate(groups):
+        if group[0] < 0 or group[-1] >= d or np.any(owner[group] >= 0):
+            raise ValueError(
+                f"`tied` must hold disjoint groups of column indices in [0, {d}). "
+                f"Received: tied={[list(g) for g in tied]}"
+            )
+        owner[group] = i
+    # Number the length scales in column order: a group at its first column.
+    tie = np.empty(d, dtype=int)
+    seen: dict[int, int] = {}
+    for j in range(d):
+        key = owner[j] if owner[j] >= 0 else -(j + 1)
+        tie[j] = seen.setdefault(key, len(seen))
+    return tie
+
+
 def _cholesky(K: np.ndarray) -> np.ndarray:
     """Lower Cholesky factor, adding growing jitter if K is numerically singular."""
     jitter = 0.0
@@ -168,6 +194,7 @@ class GaussianProcess:
         self._y: np.ndarray | None = None
         self._L: np.ndarray | None = None
         self._alpha: np.ndarray | None = None
+        self._tie: np.ndarray | None = None  # column -> length-scale index, set by `fit`
 
     # ----- targets ------------------------------------------------------------------------
 
@@ -179,16 +206,18 @@ class GaussianProcess:
 
     def _theta(self, params: GPParams) -> np.ndarray:
         extra = max(params.noise_var - self.min_noise, 1e-12)
-        return np.concatenate(
-            [np.log(params.lengthscales), [math.log(params.signal_var), math.log(extra)]]
-        )
+        log_l = np.log(params.lengthscales)
+        if self._tie is not None:  # a group's log length scale: the mean over its columns
+            log_l = np.bincount(self._tie, log_l) / np.bincount(self._tie)
+        return np.concatenate([log_l, [math.log(params.signal_var), math.log(extra)]])
 
     def _params(self, theta: np.ndarray) -> GPParams:
-        d = theta.size - 2
+        k = theta.size - 2
+        log_l = theta[:k] if self._tie is None else theta[:k][self._tie]
         return GPParams(
-            lengthscales=np.exp(theta[:d]),
-            signal_var=float(math.exp(theta[d])),
-            noise_var=float(self.min_noise + math.exp(theta[d + 1])),
+            lengthscales=np.exp(log_l),
+            signal_var=float(math.exp(theta[k])),
+            noise_var=float(self.min_noise + math.exp(theta[k + 1])),
         )
 
     # ----- the MAP objective --------------------------------------------------------------
@@ -199,12 +228,13 @@ class GaussianProcess:
         """Negative log marginal likelihood minus log prior, and its gradient.
 
         Args:
-            theta: Unconstrained hyperparameters, shape `(d + 2,)` (see the module notes).
+            theta: Unconstrained hyperparameters, shape `(k + 2,)` (see the module notes).
             X: Inputs, shape `(n, d)`.
             y: Standardised targets, shape `(n,)`.
         """
         p = self._params(theta)
-        n, d = X.shape
+        n = len(X)
+        k = theta.size - 2
         r2 = scaled_sq_dist(X, X, p.lengthscales)
         kv, kg = self.kernel.value_and_grad(r2)
         Kf = p.signal_var * kv
@@ -223,9 +253,10 @@ class GaussianProcess:
         rows = M.sum(1)
         Xs = X / p.lengthscales
         quad = 2.0 * (rows @ (Xs * Xs)) - 2.0 * np.einsum("ij,ij->j", Xs, M @ Xs)
-        grad[:d] = 0.5 * p.signal_var * (-2.0) * quad
-        grad[d] = 0.5 * float(np.sum(W * Kf))
-        grad[d + 1] = 0.5 * float(np.trace(W)) * (p.noise_var - self.min_noise)
+        grad_l = 0.5 * p.signal_var * (-2.0) * quad
+        grad[:k] = grad_l if self._tie is None else np.bincount(self._tie, grad_l, minlength=k)
+        grad[k] = 0.5 * float(np.sum(W * Kf))
+        grad[k + 1] = 0.5 * float(np.trace(W)) * (p.noise_var - self.min_noise)
         lp, lp_grad = self.prior.log_density(theta, self.min_noise)
         return nll - lp, grad - lp_grad
 
@@ -244,11 +275,17 @@ class GaussianProcess:
         *,
         warm_start: GPParams | None = None,
         fit_subset: np.ndarray | None = None,
+        tied: Sequence[Sequence[int]] = (),
     ) -> GaussianProcess:
         """Standardises `y`, fits the hyperparameters (MAP) and conditions on the data.
 
         Two L-BFGS-B starts: the prior's mode and `warm_start` (the previous fit)
         when given, else a shorter length scale; the better optimum wins.
+
+        Columns in one group of `tied` share one length scale. For the one-hot
+        columns of a categorical this is a single "how much does this choice
+        matter" scale, as in Optuna's and BoTorch's categorical kernels, instead
+        of one per category to be learnt from few points.
 
         Args:
             X: Inputs, shape `(n, d)`, finite.
@@ -257,6 +294,8 @@ class GaussianProcess:
             fit_subset: Row indices the hyperparameter fit sees (to bound its
                 cost); the model then conditions on all rows. Defaults to `None`
                 (all rows).
+            tied: Groups of column indices that share a length scale (disjoint).
+                Defaults to `()` (one length scale per column).
 
         Returns:
             `self`.
@@ -270,6 +309,8 @@ class GaussianProcess:
         if not (np.all(np.isfinite(X)) and np.all(np.isfinite(y))):
             raise ValueError("X and y must be finite; map failed observations first.")
         n, d = X.shape
+        self._tie = _tie_index(d, tied)
+        k = d if self._tie is None else int(self._tie.max()) + 1
         self.y_mean = float(np.mean(y)) if n else 0.0
         std = float(np.std(y)) if n > 1 else 0.0
         self.y_std = std if std > 1e-12 * max(1.0, abs(self.y_mean)) else 1.0
@@ -282,7 +323,7 @@ class GaussianProcess:
             if warm_start is not None and np.shape(warm_start.lengthscales) == (d,)
             else GPParams(np.full(d, 0.3), 1.0, 1e-3),
         ]
-        bounds = self._bounds(d)
+        bounds = self._bounds(k)
         best_theta, best_val = None, np.inf
         for start in starts:
             theta0 = np.clip(self._theta(start), [b[0] for b in bounds], [b[1] for b in bounds])

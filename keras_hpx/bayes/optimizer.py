@@ -335,16 +335,19 @@ class BayesianOptimizer:
                 )
         return self._suggest_one(space, enc, X, y, rng, pending, excluded)
 
-    def _fit(self, X: np.ndarray, y: np.ndarray, model: str) -> tuple[GaussianProcess, np.ndarray]:
+    def _fit(
+        self, X: np.ndarray, y: np.ndarray, model: str, enc: SpaceEncoder
+    ) -> tuple[GaussianProcess, np.ndarray]:
         """A GP fitted to `(X, y)` (cleaned scores, warped if set), warm-started from and
-        saved as `warm_starts[model]`; its standardised targets."""
+        saved as `warm_starts[model]`; its standardised targets. The one-hot columns of
+        each categorical share one length scale."""
         if self.warp:
             y = warp_scores(y)
         gp = self._gaussian_process()
         warm = self.warm_starts.get(model)
         if warm is not None and np.size(warm.lengthscales) != X.shape[1]:
             warm = None  # another space's fit
-        gp.fit(X, y, warm_start=warm, fit_subset=self._fit_subset(y))
+        gp.fit(X, y, warm_start=warm, fit_subset=self._fit_subset(y), tied=enc.groups)
         assert gp.params is not None  # set by `fit`
         self.warm_starts[model] = gp.params
         return gp, gp.standardize(y)
@@ -360,7 +363,7 @@ class BayesianOptimizer:
         excluded: Collection[Hashable],
     ) -> dict | None:
         """One objective: `y` are cleaned scores (failures at the worst)."""
-        gp, ys = self._fit(X, y, "score")
+        gp, ys = self._fit(X, y, "score", enc)
         best = float(np.min(ys))
         Xp, _ = _encode(enc, list(pending))
         if len(Xp):
@@ -434,7 +437,7 @@ class BayesianOptimizer:
         run's scores at the budgets it reached (`fidelity.budget_points`), log EI at the
         full budget against the best full-budget mean among the tried configurations."""
         Xa = np.column_stack([X[rows], budgets])
-        gp, ys = self._fit(Xa, y, "score+budget")
+        gp, ys = self._fit(Xa, y, "score+budget", enc)
 
         def at_full(x: np.ndarray) -> np.ndarray:
             return np.column_stack([x, np.ones(len(x))])
@@ -485,7 +488,7 @@ class BayesianOptimizer:
         finite = np.all(np.isfinite(Y), axis=1)
         gps, columns = [], []
         for j in range(m):
-            gp, ys = self._fit(X, clean_scores(list(Y[:, j])), f"objective_{j}")
+            gp, ys = self._fit(X, clean_scores(list(Y[:, j])), f"objective_{j}", enc)
             gps.append(gp)
             columns.append(ys)
         S = np.column_stack(columns)

@@ -96,3 +96,27 @@ def test_bad_inputs_raise():
         GaussianProcess(min_noise=0)
     with pytest.raises(RuntimeError, match="fit"):
         GaussianProcess().predict(np.zeros((1, 1)))
+
+
+def test_tied_columns_share_one_length_scale_with_an_exact_gradient():
+    X, y = _data(n=15, d=4)
+    gp = GaussianProcess().fit(X, y, tied=[(1, 2)])
+    lengths = gp.params.lengthscales
+    assert lengths.shape == (4,) and lengths[1] == lengths[2]
+    assert len({lengths[0], lengths[1], lengths[3]}) == 3  # the others stay free
+    # theta holds one log length scale per group: 3 here, then signal and noise.
+    theta = np.array([np.log(0.4), np.log(1.3), np.log(0.7), np.log(1.5), np.log(0.05)])
+    value, grad = gp.neg_log_posterior(theta, X, y)
+    numeric = approx_fprime(theta, lambda t: gp.neg_log_posterior(t, X, y)[0], 1e-6)
+    assert np.isfinite(value)
+    np.testing.assert_allclose(grad, numeric, rtol=1e-4, atol=1e-4)
+    # Tying changes the model: the untied fit gives the two columns their own scales.
+    free = GaussianProcess().fit(X, y).params.lengthscales
+    assert free[1] != free[2]
+
+
+@pytest.mark.parametrize("tied", [[(0, 1), (1, 2)], [(0, 5)], [(-1, 0)]])
+def test_bad_tied_groups_raise(tied):
+    X, y = _data(n=6, d=3)
+    with pytest.raises(ValueError, match=r"Received: tied="):
+        GaussianProcess().fit(X, y, tied=tied)

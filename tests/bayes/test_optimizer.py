@@ -438,3 +438,13 @@ def test_too_many_boxes_fall_back_to_parego(monkeypatch):
     parego = BayesianOptimizer(n_candidates=64, pareto="parego")
     assert fallback == parego.suggest(space, obs, np.random.default_rng(1))
     assert fallback != ehvi
+
+
+def test_a_categoricals_one_hot_columns_share_one_length_scale():
+    rng = np.random.default_rng(3)
+    opt = BayesianOptimizer()
+    opt.suggest(MIXED, _random_obs(MIXED, 20, rng, _mixed_score), rng)
+    lengths = opt.warm_starts["score"].lengthscales
+    (act_group,) = {c.group for c in MIXED.columns if c.kind == "onehot" and len(c.group) == 3}
+    assert len(set(lengths[list(act_group)])) == 1
+    assert len(set(lengths)) > 2  # numeric columns keep their own
