@@ -202,3 +202,13 @@ def test_best_at_reads_the_anytime_curve(digits):
     assert trace.best_at(1) == trace.best[0]
     assert trace.best_at(10**6) == trace.best[-1]
     assert trace.best_at(FTE) == trace.best[FTE - 1]
+
+
+def test_bayesian_asha_with_a_longer_grace_period_stops_nothing_before_it(digits):
+    from benchmarks.curves.methods import get_method
+
+    trace = get_method("hpx_bo_asha_min4")(digits, 4 * FTE, 2, "val_loss")
+    assert trace.total_epochs == 4 * FTE
+    stopped = [trained for _, _, trained, was_stopped in trace.trials if was_stopped]
+    # Rungs at 4 and 16 epochs: every stop happens at one of them, and some happened.
+    assert stopped and set(stopped) <= {4, 16}

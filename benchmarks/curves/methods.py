@@ -104,6 +104,21 @@ def hpx_bo_asha_final(table: CurveTable, budget_epochs: int, seed: int, objectiv
     return run_oracle(table, make, budget_epochs, objective, make_callback=lambda: asha(objective))
 
 
+@register("hpx_bo_asha_min4")
+def hpx_bo_asha_min4(table: CurveTable, budget_epochs: int, seed: int, objective: str) -> Trace:
+    """`hpx_bo_asha` with a longer grace period: `WeakTrialStopping(rule="asha",
+    min_steps=4)`, rungs at 4 and 16 epochs (for slow-learning optima)."""
+    from keras_hpx import BayesianOracle, WeakTrialStopping
+
+    return run_oracle(
+        table,
+        _hpx(BayesianOracle, table, seed),
+        budget_epochs,
+        objective,
+        make_callback=lambda: WeakTrialStopping(monitor=objective, rule="asha", min_steps=4),
+    )
+
+
 @register("hpx_bo")
 def hpx_bo(table: CurveTable, budget_epochs: int, seed: int, objective: str) -> Trace:
     """keras-hpx's `BayesianOracle`, every trial trained to the end."""
