@@ -188,6 +188,7 @@ def optuna_tpe(table: CurveTable, budget_epochs: int, seed: int, objective: str)
 
 DEFAULT_METHODS = [
     "hpx_bo_asha",
+    "hpx_bo_asha_min4",
     "hpx_bo_asha_final",
     "hpx_bo",
     "hpx_random_asha",
