@@ -37,7 +37,7 @@ Conventions:
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Collection, Hashable, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -47,7 +47,7 @@ from keras_hpx.bayes import hypervolume_improvement as hvi
 from keras_hpx.bayes import scalarised_improvement as scalarised
 from keras_hpx.bayes._blas import single_threaded_blas
 from keras_hpx.bayes.acquisition import ACQUISITIONS, AcquisitionFunction, get_acquisition
-from keras_hpx.bayes.acquisition_search import optimize_acquisition
+from keras_hpx.bayes.acquisition_search import AcqFn, AcqGradFn, optimize_acquisition
 from keras_hpx.bayes.fidelity import TrainingRun, budget_points
 from keras_hpx.bayes.gp import GaussianProcess, GPParams, Prior
 from keras_hpx.bayes.kernels import KERNELS, Kernel, get_kernel
@@ -380,7 +380,7 @@ class BayesianOptimizer:
         anchors: np.ndarray,
         rng: np.random.Generator,
         excluded: Collection[Hashable],
-        lift: Any = None,
+        lift: Callable[[np.ndarray], np.ndarray] | None = None,
     ) -> dict | None:
         """Maximises the acquisition of `gp`'s prediction at `lift(x)` (default `x`)
         against the incumbent `best`."""
@@ -403,8 +403,8 @@ class BayesianOptimizer:
     def _maximise(
         self,
         space: Space,
-        acq: Any,
-        acq_grad: Any,
+        acq: AcqFn,
+        acq_grad: AcqGradFn,
         anchors: np.ndarray,
         rng: np.random.Generator,
         excluded: Collection[Hashable],
