@@ -119,6 +119,36 @@ def hpx_bo_asha_min4(table: CurveTable, budget_epochs: int, seed: int, objective
     )
 
 
+@register("hpx_bo_hyperband")
+def hpx_bo_hyperband(table: CurveTable, budget_epochs: int, seed: int, objective: str) -> Trace:
+    """keras-hpx's `BayesianOracle` + `WeakTrialStopping(rule="hyperband")`: asynchronous
+    Hyperband (brackets first judged after 1, 4 and 16 epochs), stopped trials modelled
+    at their budget."""
+    from keras_hpx import BayesianOracle, WeakTrialStopping
+
+    return run_oracle(
+        table,
+        _hpx(BayesianOracle, table, seed),
+        budget_epochs,
+        objective,
+        make_callback=lambda: WeakTrialStopping(monitor=objective, rule="hyperband"),
+    )
+
+
+@register("hpx_random_hyperband")
+def hpx_random_hyperband(table: CurveTable, budget_epochs: int, seed: int, objective: str) -> Trace:
+    """keras-hpx's `RandomOracle` + `WeakTrialStopping(rule="hyperband")`."""
+    from keras_hpx import RandomOracle, WeakTrialStopping
+
+    return run_oracle(
+        table,
+        _hpx(RandomOracle, table, seed),
+        budget_epochs,
+        objective,
+        make_callback=lambda: WeakTrialStopping(monitor=objective, rule="hyperband"),
+    )
+
+
 @register("hpx_bo")
 def hpx_bo(table: CurveTable, budget_epochs: int, seed: int, objective: str) -> Trace:
     """keras-hpx's `BayesianOracle`, every trial trained to the end."""

@@ -100,9 +100,12 @@ class WeakTrialStopping(keras.callbacks.Callback):
             `ValueError` asks for `"min"` or `"max"` when none tells. Defaults to
             `"auto"`.
         rule: A rule name (`"median"`, `"percentile"`, `"successive_halving"` or
-            `"asha"`, `"threshold"` or `"divergence"`) or a
-            `keras_hpx.stopping.StoppingRule`. Under a tuner with several
-            objectives only successive halving is accepted, and it judges every
+            `"asha"`, `"hyperband"`, `"threshold"` or `"divergence"`) or a
+            `keras_hpx.stopping.StoppingRule`. With several brackets
+            (`"hyperband"`), each run is placed in one by its trial id (its run id
+            outside a tuner) and compared only with the runs of its bracket. Under
+            a tuner with several objectives only successive halving and Hyperband
+            are accepted, and they judge every
             objective at once (`keras_hpx.stopping.pareto_rule`: a run is stopped
             only when dominated at its rung); `monitor` is then unused.
             Defaults to `"median"`.
@@ -126,6 +129,8 @@ class WeakTrialStopping(keras.callbacks.Callback):
         early_stop: The last run's `EarlyStop` record, or `None`.
         decision: The rule's last `Decision`, or `None`.
         run_id: The identifier of the current (or last) run in the store.
+        bracket: The rule's bracket the current (or last) run is in (`0` for rules
+            with one bracket).
         compared_with: The ids of the runs (trial ids when the oracle holds the
             curves, else store run ids) the last decision looked at.
     """
@@ -171,6 +176,8 @@ class WeakTrialStopping(keras.callbacks.Callback):
 
     def _reset_run(self) -> None:
         self.run_id: str | None = None
+        self.bracket = 0
+        self._judge: StoppingRule = self.rule  # the rule of this run's bracket
         self.stopped_epoch: int | None = None
         self.early_stop: EarlyStop | None = None
         self.decision: Decision | None = None
@@ -201,12 +208,23 @@ class WeakTrialStopping(keras.callbacks.Callback):
         self._ctx = ctx
         if ctx is not None:
             self.run_id = f"trial-{ctx.trial_id}-exec{ctx.execution}-{uuid.uuid4().hex[:8]}"
+            self._place(str(ctx.trial_id))
             self._objectives = _objective_names(ctx.oracle)
             if len(self._objectives) > 1:
                 self._start_pareto(ctx.oracle)
             heartbeat.beat_for(ctx.oracle, ctx.trial_id)
         else:
             self.run_id = f"run-{uuid.uuid4().hex}"
+            self._place(self.run_id)
+
+    def _place(self, key: str) -> None:
+        """Places the run in the rule's bracket for `key` (the trial id under a tuner, so
+        every execution, worker and resume agrees) and records it in the store."""
+        self.bracket = self.rule.bracket(key)
+        self._judge = self.rule.in_bracket(self.bracket)
+        if self.bracket:
+            assert self.run_id is not None  # set just before
+            self.store.place(self.run_id, self.bracket)
 
     def _resolve_direction(self, logs: dict) -> str:
         """`mode`, or for `"auto"` the direction by the one rule of `keras_hpx.direction`.
@@ -252,7 +270,7 @@ class WeakTrialStopping(keras.callbacks.Callback):
 
         self._curve[epoch] = value
         self.store.append(run_id, epoch, value)
-        decision = self.rule.decide(
+        decision = self._judge.decide(
             self._curve, self._references(report, epoch), epoch, mode=self._direction
         )
         self.decision = decision
@@ -297,22 +315,28 @@ class WeakTrialStopping(keras.callbacks.Callback):
         return trial
 
     def _references(self, report: bool, epoch: int) -> list[dict[int, float]]:
-        """The other runs' curves: from the oracle under a tuner, else from the store."""
-        if epoch + 1 < getattr(self.rule, "min_steps", 1):
+        """The other runs' curves of this run's bracket: from the oracle under a tuner,
+        else from the store."""
+        if epoch + 1 < self._judge.min_steps:
             # Warm-up: the rule stops nothing whatever the others did; read nothing.
             self.compared_with = []
             return []
         refs = None
         if report and not self._own_store and self._ctx is not None:
             refs = self._oracle_references()
+            if refs is not None:
+                refs = {tid: c for tid, c in refs.items() if self._in_bracket(tid)}
         if refs is None:
             refs = {
                 rid: c.values
                 for rid, c in self.store.curves().items()
-                if rid != self.run_id and c.values
+                if rid != self.run_id and c.values and c.bracket == self.bracket
             }
         self.compared_with = list(refs)
         return list(refs.values())
+
+    def _in_bracket(self, trial_id: str) -> bool:
+        return self.rule.bracket(trial_id) == self.bracket
 
     def _oracle_references(self) -> dict[str, dict[int, float]] | None:
         from keras_hpx.oracles.base import HpxOracle  # imports Keras Tuner: under a tuner only
@@ -339,13 +363,14 @@ class WeakTrialStopping(keras.callbacks.Callback):
         """Several objectives: successive halving by non-dominated rank
         (`keras_hpx.stopping.pareto_rule`), judged on every objective at once; the
         other trials' curves come from the oracle. Other rules and own stores are
-        refused (a single-metric rule would cut the front's trade-offs)."""
+        refused (a single-metric rule would cut the front's trade-offs). With several
+        brackets (`"hyperband"`), each bracket is successive halving by rank."""
         mapping = getattr(_objective(oracle), "name_to_direction", None)
-        if not isinstance(self.rule, SuccessiveHalvingRule) or self._own_store:
+        if not isinstance(self._judge, SuccessiveHalvingRule) or self._own_store:
             raise _multi_objective_error(self.monitor, self._objectives)
         if not isinstance(mapping, dict) or not self.report_to_oracle:
             raise _multi_objective_error(self.monitor, self._objectives)
-        self._pareto = ParetoSuccessiveHalving.like(self.rule)
+        self._pareto = ParetoSuccessiveHalving.like(self._judge)
         self._directions = {str(k): str(v) for k, v in mapping.items()}
         self._direction = "min"  # unused: each objective has its own
 
@@ -363,9 +388,10 @@ class WeakTrialStopping(keras.callbacks.Callback):
                 self._curves, refs.values(), epoch, self._directions
             )
             if self.decision.stop:
+                where = f" (bracket {self.bracket})" if self._judge is not self.rule else ""
                 stop = EarlyStop(
                     step=epoch,
-                    reason=f"{', '.join(self._directions)}: {self.decision.reason}",
+                    reason=f"{', '.join(self._directions)}{where}: {self.decision.reason}",
                     rule=self._pareto.name,
                 )
         if report:
@@ -399,13 +425,15 @@ class WeakTrialStopping(keras.callbacks.Callback):
         refs: dict[str, dict[str, dict[int, float]]] = {}
         for name, curves in by_name.items():
             for trial_id, curve in curves.items():
-                refs.setdefault(trial_id, {})[name] = curve
+                if self._in_bracket(trial_id):
+                    refs.setdefault(trial_id, {})[name] = curve
         return refs
 
     def _early_stop(self, epoch: int, decision: Decision) -> EarlyStop:
         """The record of a stop the rule decided at `epoch`."""
+        where = f" (bracket {self.bracket})" if self._judge is not self.rule else ""
         return EarlyStop(
-            step=epoch, reason=f"{self.monitor}: {decision.reason}", rule=self.rule.name
+            step=epoch, reason=f"{self.monitor}{where}: {decision.reason}", rule=self.rule.name
         )
 
     def _stop(self, stop: EarlyStop) -> None:
@@ -545,7 +573,7 @@ def _multi_objective_error(monitor: str, objectives: list[str]) -> Exception:
         f"WeakTrialStopping judges one metric (monitor={monitor!r}) with this rule, but "
         f"this search has several objectives {objectives}: stopping a run on one of them "
         "would cut the trade-offs the Pareto front is made of (a smaller model with a "
-        "lower accuracy). Under several objectives use rule='asha' (successive halving by "
-        "non-dominated rank, judged on every objective), with store=None and "
+        "lower accuracy). Under several objectives use rule='asha' or rule='hyperband' "
+        "(successive halving by non-dominated rank, judged on every objective), with store=None and "
         "report_to_oracle=True, or leave WeakTrialStopping out."
     )

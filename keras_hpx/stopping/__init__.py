@@ -8,6 +8,7 @@ from keras_hpx.stopping.pareto_rule import ParetoSuccessiveHalving
 from keras_hpx.stopping.rules import (
     RULES,
     Decision,
+    HyperbandRule,
     MedianRule,
     PercentileRule,
     StoppingRule,
@@ -24,6 +25,7 @@ __all__ = [
     "CurveStore",
     "Decision",
     "FileStore",
+    "HyperbandRule",
     "MedianRule",
     "MemoryStore",
     "ParetoSuccessiveHalving",

@@ -15,6 +15,10 @@ Notation used throughout:
   counts at step 9, and a run's value at step 9 is never compared with another
   run's value at step 3.
 
+A rule may have several *brackets* (`HyperbandRule`): `rule.bracket(run_key)` places
+a run in one, `rule.in_bracket(b)` is the rule that judges that bracket's runs, and a
+run is compared only with the runs of its own bracket. Other rules have one bracket.
+
 Every rule's `decide()` is a ladder of guard clauses (no value yet, warm-up, too
 few reference runs, not at a rung) followed by one comparison, and returns a
 `Decision` with a human-readable reason.
@@ -22,6 +26,7 @@ few reference runs, not at a rung) followed by one comparison, and returns a
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -34,6 +39,7 @@ __all__ = [
     "PercentileRule",
     "MedianRule",
     "SuccessiveHalvingRule",
+    "HyperbandRule",
     "ThresholdRule",
     "RULES",
     "get_rule",
@@ -171,6 +177,24 @@ class StoppingRule:
             A `Decision`.
         """
         raise NotImplementedError
+
+    def bracket(self, run_key: str) -> int:
+        """The bracket of the run called `run_key`: a run is judged only against the
+        runs of its own bracket. Rules with one bracket answer `0`.
+
+        Args:
+            run_key: The run's stable name (Keras Tuner's trial id under a tuner).
+        """
+        return 0
+
+    def in_bracket(self, bracket: int) -> StoppingRule:
+        """The rule that judges the runs of `bracket`; rules with one bracket are their
+        own.
+
+        Args:
+            bracket: A bracket from `bracket()`.
+        """
+        return self
 
     def _guard(self, curve: Curve, step: int, mode: str) -> Decision | None:
         """Common guard clauses: no value yet, warm-up."""
@@ -394,6 +418,117 @@ class SuccessiveHalvingRule(StoppingRule):
         )
 
 
+# Golden-ratio step: trial numbers 0, 1, 2, ... map to evenly spread points of [0, 1).
+_GOLDEN = (math.sqrt(5.0) - 1.0) / 2.0
+
+
+def _unit(run_key: str) -> float:
+    """A stable point of `[0, 1)` for a run's name, the same in every process.
+
+    Keras Tuner's trial ids are numbers (`"0"`, `"07"`, ...): trial `n` maps to
+    `n * 0.618... mod 1`, a low-discrepancy sequence, so even the first few trials
+    are spread over the brackets in proportion. Any other name is hashed.
+    """
+    key = str(run_key)
+    if key.isdigit():
+        return (int(key) * _GOLDEN) % 1.0
+    digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2.0**64
+
+
+class HyperbandRule(StoppingRule):
+    """Asynchronous Hyperband (Li et al., 2020): successive halving in several brackets.
+
+    One-bracket successive halving judges every run at the same early rungs, so a
+    configuration that learns slowly but ends best is stopped every time it is tried,
+    and nothing ever shows that it would have won. Hyperband hedges: bracket `b`
+    (`0 <= b < brackets`) is asynchronous successive halving (`SuccessiveHalvingRule`)
+    with the grace period `min_steps * reduction_factor**b`, and a run is judged only
+    against the runs of its own bracket. Bracket 0 stops weak runs soonest; the last
+    lets its runs train `reduction_factor**(brackets - 1)` times longer before their
+    first judgement.
+
+    Runs are spread over the brackets as synchronous Hyperband spreads its
+    configurations, about the same number of epochs per bracket: bracket `b` gets a
+    share proportional to `reduction_factor**s / (s + 1)` with `s = brackets - 1 - b`
+    (with the defaults 64%, 24% and 12% of the runs, first judged after 1, 4 and 16
+    steps). A run's bracket is a stable function of its name (`bracket(run_key)`), so
+    every process and every resume agrees on it: Keras Tuner's numbered trial ids are
+    spread by the golden-ratio sequence, other names by a hash.
+
+    Args:
+        min_steps: The grace period of bracket 0: its first rung, in completed steps.
+            Defaults to `1`.
+        reduction_factor: Each bracket keeps the best `1 / reduction_factor` at each
+            rung; rungs, and the brackets' grace periods, are this factor apart.
+            Defaults to `4`.
+        brackets: How many brackets. `1` is `SuccessiveHalvingRule`. Defaults to `3`.
+        min_runs: A bracket stops nothing at a rung until at least this many other runs
+            of that bracket have reached it. Defaults to `2`.
+    """
+
+    name = "hyperband"
+
+    def __init__(
+        self,
+        min_steps: int = 1,
+        reduction_factor: int = 4,
+        brackets: int = 3,
+        min_runs: int = 2,
+    ) -> None:
+        super().__init__(min_steps=min_steps, min_runs=min_runs)
+        _check_int("reduction_factor", reduction_factor, 2)
+        _check_int("brackets", brackets, 1)
+        self.reduction_factor = int(reduction_factor)
+        self.brackets = int(brackets)
+
+    def shares(self) -> list[float]:
+        """The fraction of runs placed in each bracket, bracket 0 first."""
+        last = self.brackets - 1
+        weights = [
+            self.reduction_factor ** (last - b) / (last - b + 1) for b in range(self.brackets)
+        ]
+        total = sum(weights)
+        return [w / total for w in weights]
+
+    def bracket(self, run_key: str) -> int:
+        u = _unit(run_key)
+        edge = 0.0
+        for b, share in enumerate(self.shares()):
+            edge += share
+            if u < edge:
+                return b
+        return self.brackets - 1
+
+    def in_bracket(self, bracket: int) -> SuccessiveHalvingRule:
+        if (
+            isinstance(bracket, bool)
+            or not isinstance(bracket, (int, np.integer))
+            or not 0 <= bracket < self.brackets
+        ):
+            raise ValueError(
+                f"Invalid bracket={bracket!r}; expected an integer in [0, {self.brackets})."
+            )
+        return SuccessiveHalvingRule(
+            min_steps=self.min_steps * self.reduction_factor**bracket,
+            reduction_factor=self.reduction_factor,
+            min_runs=self.min_runs,
+        )
+
+    def decide(
+        self,
+        curve: Curve,
+        references: Iterable[Curve],
+        step: int,
+        mode: str = "min",
+    ) -> Decision:
+        """Judges a run of bracket 0 against `references` (which should be runs of
+        bracket 0). A caller that knows the run's name judges it in its own bracket:
+        `rule.in_bracket(rule.bracket(run_key)).decide(...)`, as `WeakTrialStopping`
+        does."""
+        return self.in_bracket(0).decide(curve, references, step, mode)
+
+
 class ThresholdRule(StoppingRule):
     """Stops a diverging run: its latest value is NaN, infinite, or worse than `bound`.
 
@@ -465,6 +600,7 @@ RULES: dict[str, type[StoppingRule]] = {
     "percentile": PercentileRule,
     "successive_halving": SuccessiveHalvingRule,
     "asha": SuccessiveHalvingRule,
+    "hyperband": HyperbandRule,
     "threshold": ThresholdRule,
     "divergence": ThresholdRule,
 }
@@ -479,7 +615,8 @@ def get_rule(
 
     Args:
         rule: One of `RULES` (`"median"`, `"percentile"`, `"successive_halving"` or
-            `"asha"`, `"threshold"` or `"divergence"`) or a `StoppingRule` object.
+            `"asha"`, `"hyperband"`, `"threshold"` or `"divergence"`) or a
+            `StoppingRule` object.
         min_steps: Overrides the named rule's warm-up steps; must be `None` with a
             rule object (set it on the object). Defaults to `None`.
         min_runs: Overrides the named rule's minimum number of reference runs;

@@ -8,7 +8,9 @@
 
 Records are plain dicts, one per line:
 `{"run": id, "step": s, "value": v}` for a point and
-`{"run": id, "end": true, "stopped": bool, "reason": str, "step": s}` when a run ends.
+`{"run": id, "end": true, "stopped": bool, "reason": str, "step": s}` when a run ends,
+and `{"run": id, "bracket": b}` for a run placed in a bracket of a rule with several
+(`HyperbandRule`; a run without one is in bracket 0).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class RunCurve:
         stopped: Whether a rule stopped it.
         stop_step: The step it was stopped at, or `None`.
         reason: Why it was stopped (empty if it was not).
+        bracket: The stopping rule's bracket the run is in (`0` unless placed).
     """
 
     run_id: str
@@ -42,6 +45,7 @@ class RunCurve:
     stopped: bool = False
     stop_step: int | None = None
     reason: str = ""
+    bracket: int = 0
 
 
 class CurveStore:
@@ -60,6 +64,15 @@ class CurveStore:
             value: The monitored value (NaN and inf are kept as they are).
         """
         self._write({"run": str(run_id), "step": int(step), "value": _encode(value)})
+
+    def place(self, run_id: str, bracket: int) -> None:
+        """Records that run `run_id` is in `bracket` of a rule with several brackets.
+
+        Args:
+            run_id: The run's identifier.
+            bracket: The bracket (`HyperbandRule.bracket`).
+        """
+        self._write({"run": str(run_id), "bracket": int(bracket)})
 
     def finish(
         self, run_id: str, stopped: bool = False, reason: str = "", step: int | None = None
@@ -92,6 +105,8 @@ class CurveStore:
                 run.stopped = bool(record.get("stopped"))
                 run.stop_step = record.get("step")
                 run.reason = record.get("reason") or ""
+            elif "step" not in record:
+                run.bracket = int(record.get("bracket") or 0)
             else:
                 run.values[int(record["step"])] = _decode(record["value"])
         return runs

@@ -17,7 +17,7 @@ from keras_hpx import RandomOracle, WeakTrialStopping
 from keras_hpx.callbacks.weak_trial_stopping import STOPPED_AT_EPOCH, STOPPED_EARLY, trial_curves
 from keras_hpx.oracles.base import HpxOracle
 from keras_hpx.records import EarlyStop
-from keras_hpx.stopping import FileStore, MedianRule, MemoryStore, ThresholdRule
+from keras_hpx.stopping import FileStore, HyperbandRule, MedianRule, MemoryStore, ThresholdRule
 
 GOOD, BAD = 0.03, 1e-7  # learning rates: learns fast / does not move
 
@@ -89,6 +89,37 @@ def test_divergence_rule_stops_a_diverging_run_without_references():
     h = m.fit(x, y * 100, epochs=6, batch_size=16, verbose=0, callbacks=[cb])
     assert len(h.history["loss"]) == 2 and cb.stopped_epoch == 1
     assert "above the bound" in cb.decision.reason or "not finite" in cb.decision.reason
+
+
+class _PlacedHyperband(HyperbandRule):
+    """Asynchronous Hyperband whose bracket for the next run the test chooses."""
+
+    placement = 0
+
+    def bracket(self, run_key):
+        return self.placement
+
+
+def test_hyperband_judges_a_run_only_against_its_own_bracket():
+    rule = _PlacedHyperband(min_steps=1, reduction_factor=2, brackets=2, min_runs=1)
+    cb = WeakTrialStopping(monitor="val_loss", rule=rule)
+    rule.placement = 1
+    good = []
+    for lr in (GOOD, GOOD * 0.7):
+        fit(lr, cb)
+        good.append(cb.run_id)
+    assert [cb.store.curves()[r].bracket for r in good] == [1, 1]
+    # Bracket 0 has no run yet: nothing to compare with, so a weak run completes.
+    rule.placement = 0
+    h = fit(BAD, cb)
+    assert len(h.history["val_loss"]) == 5 and cb.bracket == 0 and cb.compared_with == []
+    # Bracket 1 (first judged after 2 epochs) holds the good runs: stopped at its first rung.
+    rule.placement = 1
+    h = fit(BAD, cb)
+    assert len(h.history["val_loss"]) == 2 and cb.stopped_epoch == 1
+    assert sorted(cb.compared_with) == sorted(good)
+    assert cb.early_stop.rule == "hyperband"
+    assert cb.early_stop.reason.startswith("val_loss (bracket 1): best value")
 
 
 # ----- deep copies, bad input, missing metric ----------------------------------------------
@@ -238,6 +269,34 @@ def test_our_random_oracle_records_the_stop_in_the_csv(tmp_path):
         record = oracle.early_stop(row["trial_id"])
         assert row["stopped_reason"] == record.describe()
         assert row["stopped_reason"].startswith(f"at epoch {record.step + 1} by median: val_loss")
+
+
+def test_hyperband_places_trials_by_trial_id_under_a_tuner(tmp_path):
+    rule = HyperbandRule(min_steps=1, reduction_factor=2, brackets=2, min_runs=1)
+    oracle = RandomOracle(objective=kt.Objective("val_loss", "min"), max_trials=8, seed=3)
+    tuner = kt.Tuner(oracle=oracle, hypermodel=build, directory=str(tmp_path), project_name="hb")
+    cb = WeakTrialStopping(rule=rule)
+    _search(tuner, cb)
+    brackets = {t: rule.bracket(t) for t in oracle.trials}
+    assert set(brackets.values()) == {0, 1}
+    # Every execution's run in the store carries its trial's bracket.
+    placed = {c.run_id.split("-")[1]: c.bracket for c in cb.store.curves().values()}
+    assert placed == brackets
+    stops = {t: oracle.early_stop(t) for t in oracle.trials if oracle.early_stop(t)}
+    assert stops, "no trial was stopped"
+    for trial_id, stop in stops.items():
+        b = brackets[trial_id]
+        assert stop.rule == "hyperband" and f"(bracket {b})" in stop.reason
+        assert stop.step + 1 in (2**b, 2 ** (b + 1), 2 ** (b + 2))  # a rung of its bracket
+        # Judged against the trials of its bracket that reached that epoch before it.
+        before = [
+            t
+            for t in oracle.trials
+            if t < trial_id
+            and brackets[t] == b
+            and len(oracle.trials[t].metrics.get_history("val_loss")) > stop.step
+        ]
+        assert f"of {len(before) + 1} runs there" in stop.reason
 
 
 def test_oracle_that_answers_stopped_is_obeyed(tmp_path):

@@ -231,11 +231,14 @@ def _mo_data():
     return x, y
 
 
-def test_weak_trial_stopping_stops_runs_dominated_at_their_epoch(tmp_path):
+@pytest.mark.parametrize("brackets", [1, 2])
+def test_weak_trial_stopping_stops_runs_dominated_at_their_epoch(tmp_path, brackets):
     """Several objectives: successive halving by non-dominated rank on every objective
     (val_accuracy up, params down). A stopped run was dominated at its rung by a run
-    that reached that rung, and the front keeps small models."""
+    of its bracket that reached that rung, and the front keeps small models. One
+    bracket is `rule="asha"`; two are asynchronous Hyperband."""
     from keras_hpx import ModelCost, WeakTrialStopping
+    from keras_hpx.stopping import HyperbandRule
 
     oracle = GridOracle(
         objective=[kt.Objective("val_accuracy", "max"), kt.Objective("params", "min")],
@@ -245,7 +248,11 @@ def test_weak_trial_stopping_stops_runs_dominated_at_their_epoch(tmp_path):
     tuner = kt.Tuner(oracle=oracle, hypermodel=_mo_build, directory=str(tmp_path), project_name="p")
     x, y = _mo_data()
     keras.utils.set_random_seed(0)
-    stopper = WeakTrialStopping(rule="asha", min_runs=2)
+    rule = HyperbandRule(min_steps=1, reduction_factor=2, brackets=2, min_runs=2)
+    if brackets == 1:
+        stopper = WeakTrialStopping(rule="asha", min_runs=2)
+    else:
+        stopper = WeakTrialStopping(rule=rule)
     tuner.search(
         x,
         y,
@@ -265,12 +272,15 @@ def test_weak_trial_stopping_stops_runs_dominated_at_their_epoch(tmp_path):
 
     for trial_id, stop in stopped.items():
         assert stop.rule == "pareto_successive_halving" and "dominated" in stop.reason
+        if brackets > 1:
+            assert f"(bracket {rule.bracket(trial_id)})" in stop.reason
         me = oracle.trials[trial_id]
         mine = (best(me, "val_accuracy", stop.step), best(me, "params", stop.step))
         dominators = [
             t
             for t in oracle.trials.values()
             if t.trial_id != trial_id
+            and (brackets == 1 or rule.bracket(t.trial_id) == rule.bracket(trial_id))
             and max(o.step for o in t.metrics.get_history("params")) >= stop.step
             and best(t, "val_accuracy", stop.step) >= mine[0]
             and best(t, "params", stop.step) <= mine[1]

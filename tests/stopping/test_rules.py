@@ -5,6 +5,7 @@ import pytest
 from keras_hpx.stopping import (
     RULES,
     Decision,
+    HyperbandRule,
     MedianRule,
     PercentileRule,
     StoppingRule,
@@ -185,6 +186,52 @@ def test_asha_max_mode_and_equal_steps():
     assert not rule.decide(curve(0.1, 0.95), refs, 1, mode="max").stop
 
 
+# ----- asynchronous Hyperband ----------------------------------------------------------------
+
+
+def test_hyperband_brackets_are_successive_halving_with_growing_grace_periods():
+    rule = HyperbandRule(min_steps=2, reduction_factor=3, brackets=3, min_runs=1)
+    assert [rule.in_bracket(b) for b in range(3)] == [
+        SuccessiveHalvingRule(min_steps=2 * 3**b, reduction_factor=3, min_runs=1) for b in range(3)
+    ]
+    # One-bracket rules judge every run themselves, in bracket 0.
+    asha = SuccessiveHalvingRule()
+    assert asha.bracket("7") == 0 and asha.in_bracket(0) is asha
+
+
+def test_hyperband_shares_match_synchronous_hyperband():
+    # reduction_factor**s / (s + 1) for s = 2, 1, 0: 16/3, 2, 1.
+    shares = HyperbandRule(reduction_factor=4, brackets=3).shares()
+    assert shares == pytest.approx([16 / 3 / (25 / 3), 2 / (25 / 3), 1 / (25 / 3)])
+    assert HyperbandRule(brackets=1).shares() == [1.0]
+
+
+def test_hyperband_places_numbered_trials_in_proportion_and_stably():
+    rule = HyperbandRule(reduction_factor=4, brackets=3)
+    placed = [rule.bracket(str(n).zfill(3)) for n in range(300)]
+    counts = [placed.count(b) for b in range(3)]
+    # A low-discrepancy sequence: within 2 runs of the exact share at 300 runs.
+    assert all(abs(c - 300 * s) <= 2 for c, s in zip(counts, rule.shares()))
+    # Already among the first 10 trials every bracket has one.
+    assert set(placed[:10]) == {0, 1, 2}
+    # The same name, the same bracket (a resumed or remote run agrees); "7" == "007".
+    assert rule.bracket("7") == rule.bracket("007") == HyperbandRule().bracket("7")
+    hashed = [rule.bracket(f"run-{n:x}") for n in range(3000)]
+    assert all(abs(hashed.count(b) / 3000 - s) < 0.03 for b, s in enumerate(rule.shares()))
+
+
+def test_hyperband_judges_a_run_within_its_bracket():
+    rule = HyperbandRule(min_steps=1, reduction_factor=2, brackets=2, min_runs=2)
+    refs = [curve(1.0, 1.0), curve(2.0, 2.0), curve(3.0, 3.0)]
+    # Bracket 0: rungs at 1, 2, 4 steps; bracket 1: first judged after 2 steps.
+    assert rule.in_bracket(0).decide(curve(2.5), refs, 0).stop
+    d = rule.in_bracket(1).decide(curve(2.5), refs, 0)
+    assert not d.stop and "warm-up" in d.reason
+    assert rule.in_bracket(1).decide(curve(2.5, 2.5), refs, 1).stop
+    # decide() without a bracket judges as bracket 0.
+    assert rule.decide(curve(2.5), refs, 0) == rule.in_bracket(0).decide(curve(2.5), refs, 0)
+
+
 # ----- threshold / divergence --------------------------------------------------------------
 
 
@@ -219,6 +266,7 @@ def test_get_rule_by_name_and_object():
     assert isinstance(get_rule("median"), MedianRule)
     assert isinstance(get_rule("ASHA"), SuccessiveHalvingRule)
     assert isinstance(get_rule("divergence"), ThresholdRule)
+    assert get_rule("hyperband", min_steps=2) == HyperbandRule(min_steps=2)
     rule = get_rule("percentile", min_steps=4, min_runs=1)
     assert (rule.min_steps, rule.min_runs) == (4, 1)
     obj = MedianRule()
@@ -244,6 +292,9 @@ def test_unknown_rule_lists_the_valid_ones():
         (lambda: PercentileRule(percentile=0), "percentile=0"),
         (lambda: PercentileRule(percentile=101), "percentile=101"),
         (lambda: SuccessiveHalvingRule(reduction_factor=1), "reduction_factor=1"),
+        (lambda: HyperbandRule(brackets=0), "brackets=0"),
+        (lambda: HyperbandRule(reduction_factor=1), "reduction_factor=1"),
+        (lambda: HyperbandRule(brackets=2).in_bracket(2), "bracket=2"),
         (lambda: ThresholdRule(bound=NAN), "bound=nan"),
         (lambda: ThresholdRule(bound="1"), "bound='1'"),
     ],

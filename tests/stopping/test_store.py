@@ -26,6 +26,16 @@ def test_round_trip(store):
     assert store.references(exclude="a") == [{0: math.inf}]
 
 
+def test_a_run_placed_in_a_bracket_keeps_it(store):
+    store.place("a", 2)
+    store.append("a", 0, 1.0)
+    store.append("b", 0, 2.0)
+    curves = store.curves()
+    assert (curves["a"].bracket, curves["b"].bracket) == (2, 0)
+    assert curves["a"].values == {0: 1.0}  # the placement is not a point
+    assert store.references() == [{0: 1.0}, {0: 2.0}]
+
+
 def test_file_store_reads_incrementally_and_sees_other_instances(tmp_path):
     path = tmp_path / "sub" / "c.jsonl"
     one, two = FileStore(path), FileStore(str(path))
