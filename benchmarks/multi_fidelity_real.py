@@ -10,8 +10,8 @@ The confirmation, on real `model.fit` runs, of the recorded-curve benchmark
 
 - `kt_hyperband`: `keras_tuner.Hyperband(max_epochs=27, factor=3, hyperband_iterations=1)`,
   which sets its own epoch budget (one Hyperband iteration).
-- `hpx_bo_asha`: `BayesianOracle` + `WeakTrialStopping(rule="asha")` (the multi-fidelity
-  method), `hpx_random_asha`: `RandomOracle` + the same callback, `hpx_bo`:
+- `hpx_bo_hyperband`: `BayesianOracle` + `WeakTrialStopping(rule="hyperband")` (the
+  multi-fidelity method), `hpx_bo_asha`: the same with `rule="asha"`, `hpx_random_asha`: `RandomOracle` + the same callback, `hpx_bo`:
   `BayesianOracle` without stopping. Each gets `max_epochs` = the epochs Hyperband
   trained with the same seed (`--budget` overrides), so the costs are equal.
 
@@ -44,7 +44,14 @@ from benchmarks.curves import record  # noqa: E402, I001
 import numpy as np  # noqa: E402
 
 MAX_EPOCHS = record.EPOCHS
-METHODS = ("kt_hyperband", "hpx_bo_asha", "hpx_random_asha", "hpx_bo")
+METHODS = ("kt_hyperband", "hpx_bo_hyperband", "hpx_bo_asha", "hpx_random_asha", "hpx_bo")
+# The stopping rule of each keras-hpx method (`None`: no stopping).
+RULES = {
+    "hpx_bo_hyperband": "hyperband",
+    "hpx_bo_asha": "asha",
+    "hpx_random_asha": "asha",
+    "hpx_bo": None,
+}
 
 
 def hyperparameters() -> Any:
@@ -120,8 +127,9 @@ def run(
             seed=seed,
         )
         tuner = kt.Tuner(oracle=oracle, hypermodel=model, **common)
-        if method != "hpx_bo":
-            callbacks.append(WeakTrialStopping(monitor="val_loss", rule="asha"))
+        rule = RULES[method]
+        if rule is not None:
+            callbacks.append(WeakTrialStopping(monitor="val_loss", rule=rule))
     log: list[tuple[float, float]] = []
     start = time.perf_counter()
     tuner.search(

@@ -35,9 +35,11 @@ def digits() -> CurveTable:
     return CurveTable.load("digits")
 
 
-def random_asha(table: CurveTable, budget: int, seed: int, keep: list | None = None):
-    """RandomOracle + WeakTrialStopping(rule="asha"), as the benchmark's hpx_random_asha;
-    the oracle is appended to `keep` for inspection."""
+def random_asha(
+    table: CurveTable, budget: int, seed: int, keep: list | None = None, rule: str = "asha"
+):
+    """RandomOracle + WeakTrialStopping(rule="asha"), as the benchmark's hpx_random_asha
+    (another `rule` by name); the oracle is appended to `keep` for inspection."""
     from keras_hpx import RandomOracle, WeakTrialStopping
 
     def make(objective):
@@ -53,7 +55,7 @@ def random_asha(table: CurveTable, budget: int, seed: int, keep: list | None = N
         make,
         budget,
         "val_loss",
-        make_callback=lambda: WeakTrialStopping(monitor="val_loss", rule="asha"),
+        make_callback=lambda: WeakTrialStopping(monitor="val_loss", rule=rule),
     )
 
 
@@ -212,3 +214,26 @@ def test_bayesian_asha_with_a_longer_grace_period_stops_nothing_before_it(digits
     stopped = [trained for _, _, trained, was_stopped in trace.trials if was_stopped]
     # Rungs at 4 and 16 epochs: every stop happens at one of them, and some happened.
     assert stopped and set(stopped) <= {4, 16}
+
+
+def test_hyperband_stops_each_trial_only_at_the_rungs_of_its_bracket(digits):
+    from keras_hpx.stopping import HyperbandRule
+
+    rule = HyperbandRule()  # what rule="hyperband" builds: brackets first judged at 1, 3, 9, 27
+    oracles: list = []
+    trace = random_asha(digits, 6 * FTE, seed=2, keep=oracles, rule="hyperband")
+    (oracle,) = oracles
+    by_bracket: dict[int, list[int]] = {}
+    for trial in oracle.trials.values():
+        stop = oracle.early_stop(trial.trial_id)
+        b = rule.bracket(trial.trial_id)
+        if stop is not None:
+            by_bracket.setdefault(b, []).append(stop.step + 1)
+            assert f"(bracket {b})" in stop.reason
+    # Every stop is at a rung of its trial's bracket: 1, 3, 9 / 3, 9 / 9 (27 is the end).
+    rungs = {0: {1, 3, 9}, 1: {3, 9}, 2: {9}}
+    assert set(by_bracket) <= set(rungs) and by_bracket.get(0)
+    for b, steps in by_bracket.items():
+        assert set(steps) <= rungs[b], (b, steps)
+    # The last bracket trains its runs to the end: some configurations ran all 27 epochs.
+    assert any(trained == FTE for _, _, trained, _ in trace.trials)

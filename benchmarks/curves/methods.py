@@ -122,8 +122,8 @@ def hpx_bo_asha_min4(table: CurveTable, budget_epochs: int, seed: int, objective
 @register("hpx_bo_hyperband")
 def hpx_bo_hyperband(table: CurveTable, budget_epochs: int, seed: int, objective: str) -> Trace:
     """keras-hpx's `BayesianOracle` + `WeakTrialStopping(rule="hyperband")`: asynchronous
-    Hyperband (brackets first judged after 1, 4 and 16 epochs), stopped trials modelled
-    at their budget."""
+    Hyperband (brackets first judged after 1, 3, 9 and 27 epochs), stopped trials
+    modelled at their budget."""
     from keras_hpx import BayesianOracle, WeakTrialStopping
 
     return run_oracle(
@@ -217,11 +217,13 @@ def optuna_tpe(table: CurveTable, budget_epochs: int, seed: int, objective: str)
 
 
 DEFAULT_METHODS = [
+    "hpx_bo_hyperband",
     "hpx_bo_asha",
     "hpx_bo_asha_min4",
     "hpx_bo_asha_final",
     "hpx_bo",
     "hpx_random_asha",
+    "hpx_random_hyperband",
     "kt_hyperband",
     "optuna_tpe_hyperband",
     "optuna_tpe_sha",

@@ -103,7 +103,8 @@ class WeakTrialStopping(keras.callbacks.Callback):
             `"asha"`, `"hyperband"`, `"threshold"` or `"divergence"`) or a
             `keras_hpx.stopping.StoppingRule`. With several brackets
             (`"hyperband"`), each run is placed in one by its trial id (its run id
-            outside a tuner) and compared only with the runs of its bracket. Under
+            outside a tuner), which sets where its judgements begin and the runs it
+            is compared with (its bracket's and the more patient ones'). Under
             a tuner with several objectives only successive halving and Hyperband
             are accepted, and they judge every
             objective at once (`keras_hpx.stopping.pareto_rule`: a run is stopped
@@ -330,13 +331,17 @@ class WeakTrialStopping(keras.callbacks.Callback):
             refs = {
                 rid: c.values
                 for rid, c in self.store.curves().items()
-                if rid != self.run_id and c.values and c.bracket == self.bracket
+                if rid != self.run_id and c.values and self._compares(c.bracket)
             }
         self.compared_with = list(refs)
         return list(refs.values())
 
+    def _compares(self, bracket: int) -> bool:
+        """Whether this run is compared with a run of `bracket`."""
+        return self.rule.compares(self.bracket, bracket)
+
     def _in_bracket(self, trial_id: str) -> bool:
-        return self.rule.bracket(trial_id) == self.bracket
+        return self._compares(self.rule.bracket(trial_id))
 
     def _oracle_references(self) -> dict[str, dict[int, float]] | None:
         from keras_hpx.oracles.base import HpxOracle  # imports Keras Tuner: under a tuner only

@@ -16,8 +16,9 @@ Notation used throughout:
   run's value at step 3.
 
 A rule may have several *brackets* (`HyperbandRule`): `rule.bracket(run_key)` places
-a run in one, `rule.in_bracket(b)` is the rule that judges that bracket's runs, and a
-run is compared only with the runs of its own bracket. Other rules have one bracket.
+a run in one, `rule.in_bracket(b)` is the rule that judges that bracket's runs, and
+`rule.compares(b, other)` says whether a run of bracket `b` is compared with a run of
+bracket `other`. Other rules have one bracket.
 
 Every rule's `decide()` is a ladder of guard clauses (no value yet, warm-up, too
 few reference runs, not at a rung) followed by one comparison, and returns a
@@ -179,13 +180,23 @@ class StoppingRule:
         raise NotImplementedError
 
     def bracket(self, run_key: str) -> int:
-        """The bracket of the run called `run_key`: a run is judged only against the
-        runs of its own bracket. Rules with one bracket answer `0`.
+        """The bracket of the run called `run_key`: it sets the rule that judges the run
+        (`in_bracket`) and the runs it is compared with (`compares`). Rules with one
+        bracket answer `0`.
 
         Args:
             run_key: The run's stable name (Keras Tuner's trial id under a tuner).
         """
         return 0
+
+    def compares(self, bracket: int, other: int) -> bool:
+        """Whether a run of `bracket` is compared with the runs of bracket `other`.
+
+        Args:
+            bracket: The bracket of the run being judged.
+            other: The bracket of a reference run.
+        """
+        return True
 
     def in_bracket(self, bracket: int) -> StoppingRule:
         """The rule that judges the runs of `bracket`; rules with one bracket are their
@@ -443,16 +454,26 @@ class HyperbandRule(StoppingRule):
     configuration that learns slowly but ends best is stopped every time it is tried,
     and nothing ever shows that it would have won. Hyperband hedges: bracket `b`
     (`0 <= b < brackets`) is asynchronous successive halving (`SuccessiveHalvingRule`)
-    with the grace period `min_steps * reduction_factor**b`, and a run is judged only
-    against the runs of its own bracket. Bracket 0 stops weak runs soonest; the last
-    lets its runs train `reduction_factor**(brackets - 1)` times longer before their
-    first judgement.
+    with the grace period `min_steps * reduction_factor**b`. Bracket 0 stops weak runs
+    soonest; the last lets its runs train `reduction_factor**(brackets - 1)` times
+    longer before their first judgement.
+
+    A run is compared with the runs of its own bracket and of the more patient ones
+    (`compares`), never with the survivors of a more aggressive bracket: those passed
+    early cuts that a slow starter would have failed, so against them it would lose
+    at its first rung whatever it becomes. The aggressive brackets, for their part,
+    judge against every run that reached the rung, so they start stopping as soon as
+    plain successive halving would. (Li et al. compare within a bracket only, Syne
+    Tune by default across all brackets; on our recorded curves this order beat both:
+    `docs/benchmarks.md`.)
 
     Runs are spread over the brackets as synchronous Hyperband spreads its
     configurations, about the same number of epochs per bracket: bracket `b` gets a
     share proportional to `reduction_factor**s / (s + 1)` with `s = brackets - 1 - b`
-    (with the defaults 64%, 24% and 12% of the runs, first judged after 1, 4 and 16
-    steps). A run's bracket is a stable function of its name (`bracket(run_key)`), so
+    (with the defaults 55%, 24%, 12% and 8% of the runs, first judged after 1, 3, 9
+    and 27 steps: Keras Tuner's `Hyperband(max_epochs=27, factor=3)` made
+    asynchronous; with 27 epochs or fewer the last bracket trains every run to the
+    end). A run's bracket is a stable function of its name (`bracket(run_key)`), so
     every process and every resume agrees on it: Keras Tuner's numbered trial ids are
     spread by the golden-ratio sequence, other names by a hash.
 
@@ -461,10 +482,13 @@ class HyperbandRule(StoppingRule):
             Defaults to `1`.
         reduction_factor: Each bracket keeps the best `1 / reduction_factor` at each
             rung; rungs, and the brackets' grace periods, are this factor apart.
+            Defaults to `3` (as Keras Tuner's and Optuna's Hyperband).
+        brackets: How many brackets. `1` is `SuccessiveHalvingRule`. A last grace
+            period `min_steps * reduction_factor**(brackets - 1)` at or above the
+            training length makes the last bracket a search without stopping.
             Defaults to `4`.
-        brackets: How many brackets. `1` is `SuccessiveHalvingRule`. Defaults to `3`.
-        min_runs: A bracket stops nothing at a rung until at least this many other runs
-            of that bracket have reached it. Defaults to `2`.
+        min_runs: The rule stops nothing at a rung until at least this many runs it is
+            compared with have reached it. Defaults to `2`.
     """
 
     name = "hyperband"
@@ -472,8 +496,8 @@ class HyperbandRule(StoppingRule):
     def __init__(
         self,
         min_steps: int = 1,
-        reduction_factor: int = 4,
-        brackets: int = 3,
+        reduction_factor: int = 3,
+        brackets: int = 4,
         min_runs: int = 2,
     ) -> None:
         super().__init__(min_steps=min_steps, min_runs=min_runs)
@@ -500,6 +524,11 @@ class HyperbandRule(StoppingRule):
                 return b
         return self.brackets - 1
 
+    def compares(self, bracket: int, other: int) -> bool:
+        """A run is compared with the runs of its own bracket and of later (more patient)
+        ones: `other >= bracket`."""
+        return other >= bracket
+
     def in_bracket(self, bracket: int) -> SuccessiveHalvingRule:
         if (
             isinstance(bracket, bool)
@@ -522,8 +551,8 @@ class HyperbandRule(StoppingRule):
         step: int,
         mode: str = "min",
     ) -> Decision:
-        """Judges a run of bracket 0 against `references` (which should be runs of
-        bracket 0). A caller that knows the run's name judges it in its own bracket:
+        """Judges a run of bracket 0 against `references` (runs of any bracket: bracket 0
+        compares with all). A caller that knows the run's name judges it in its own bracket:
         `rule.in_bracket(rule.bracket(run_key)).decide(...)`, as `WeakTrialStopping`
         does."""
         return self.in_bracket(0).decide(curve, references, step, mode)

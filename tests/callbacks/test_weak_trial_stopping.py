@@ -100,26 +100,28 @@ class _PlacedHyperband(HyperbandRule):
         return self.placement
 
 
-def test_hyperband_judges_a_run_only_against_its_own_bracket():
+def test_hyperband_compares_a_run_with_its_bracket_and_more_patient_ones():
     rule = _PlacedHyperband(min_steps=1, reduction_factor=2, brackets=2, min_runs=1)
     cb = WeakTrialStopping(monitor="val_loss", rule=rule)
-    rule.placement = 1
     good = []
     for lr in (GOOD, GOOD * 0.7):
         fit(lr, cb)
         good.append(cb.run_id)
-    assert [cb.store.curves()[r].bracket for r in good] == [1, 1]
-    # Bracket 0 has no run yet: nothing to compare with, so a weak run completes.
-    rule.placement = 0
-    h = fit(BAD, cb)
-    assert len(h.history["val_loss"]) == 5 and cb.bracket == 0 and cb.compared_with == []
-    # Bracket 1 (first judged after 2 epochs) holds the good runs: stopped at its first rung.
+    assert [cb.store.curves()[r].bracket for r in good] == [0, 0]
+    # Bracket 1 (first judged after 2 epochs) is never compared with the runs of the
+    # more aggressive bracket 0: nothing to compare with, so a weak run completes.
     rule.placement = 1
     h = fit(BAD, cb)
-    assert len(h.history["val_loss"]) == 2 and cb.stopped_epoch == 1
-    assert sorted(cb.compared_with) == sorted(good)
+    assert len(h.history["val_loss"]) == 5 and cb.bracket == 1 and cb.compared_with == []
+    slow = cb.run_id
+    assert cb.store.curves()[slow].bracket == 1
+    # Bracket 0 compares with every run that reached its rung, bracket 1's included.
+    rule.placement = 0
+    h = fit(BAD, cb)
+    assert len(h.history["val_loss"]) == 1 and cb.stopped_epoch == 0
+    assert sorted(cb.compared_with) == sorted([*good, slow])
     assert cb.early_stop.rule == "hyperband"
-    assert cb.early_stop.reason.startswith("val_loss (bracket 1): best value")
+    assert cb.early_stop.reason.startswith("val_loss (bracket 0): best value")
 
 
 # ----- deep copies, bad input, missing metric ----------------------------------------------
@@ -288,12 +290,13 @@ def test_hyperband_places_trials_by_trial_id_under_a_tuner(tmp_path):
         b = brackets[trial_id]
         assert stop.rule == "hyperband" and f"(bracket {b})" in stop.reason
         assert stop.step + 1 in (2**b, 2 ** (b + 1), 2 ** (b + 2))  # a rung of its bracket
-        # Judged against the trials of its bracket that reached that epoch before it.
+        # Judged against the trials of its bracket or more patient ones that reached
+        # that epoch before it.
         before = [
             t
             for t in oracle.trials
             if t < trial_id
-            and brackets[t] == b
+            and brackets[t] >= b
             and len(oracle.trials[t].metrics.get_history("val_loss")) > stop.step
         ]
         assert f"of {len(before) + 1} runs there" in stop.reason

@@ -235,7 +235,7 @@ def _mo_data():
 def test_weak_trial_stopping_stops_runs_dominated_at_their_epoch(tmp_path, brackets):
     """Several objectives: successive halving by non-dominated rank on every objective
     (val_accuracy up, params down). A stopped run was dominated at its rung by a run
-    of its bracket that reached that rung, and the front keeps small models. One
+    it is compared with that reached that rung, and the front keeps small models. One
     bracket is `rule="asha"`; two are asynchronous Hyperband."""
     from keras_hpx import ModelCost, WeakTrialStopping
     from keras_hpx.stopping import HyperbandRule
@@ -280,7 +280,7 @@ def test_weak_trial_stopping_stops_runs_dominated_at_their_epoch(tmp_path, brack
             t
             for t in oracle.trials.values()
             if t.trial_id != trial_id
-            and (brackets == 1 or rule.bracket(t.trial_id) == rule.bracket(trial_id))
+            and (brackets == 1 or rule.compares(rule.bracket(trial_id), rule.bracket(t.trial_id)))
             and max(o.step for o in t.metrics.get_history("params")) >= stop.step
             and best(t, "val_accuracy", stop.step) >= mine[0]
             and best(t, "params", stop.step) <= mine[1]

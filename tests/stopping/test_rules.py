@@ -228,6 +228,11 @@ def test_hyperband_judges_a_run_within_its_bracket():
     d = rule.in_bracket(1).decide(curve(2.5), refs, 0)
     assert not d.stop and "warm-up" in d.reason
     assert rule.in_bracket(1).decide(curve(2.5, 2.5), refs, 1).stop
+    # A run is compared with its own bracket and the more patient ones, never with the
+    # survivors of a more aggressive bracket; one-bracket rules compare with everyone.
+    assert [rule.compares(0, other) for other in (0, 1)] == [True, True]
+    assert [rule.compares(1, other) for other in (0, 1)] == [False, True]
+    assert SuccessiveHalvingRule().compares(0, 0)
     # decide() without a bracket judges as bracket 0.
     assert rule.decide(curve(2.5), refs, 0) == rule.in_bracket(0).decide(curve(2.5), refs, 0)
 
