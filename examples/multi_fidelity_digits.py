@@ -1,9 +1,12 @@
-"""Multi-fidelity search: `BayesianOracle` plus `WeakTrialStopping(rule="asha")`, on a budget.
+"""Multi-fidelity search: `BayesianOracle` plus `WeakTrialStopping(rule="hyperband")`, on a
+budget.
 
 What it shows:
 
-* `WeakTrialStopping(rule="asha")` stops weak runs at successive-halving rungs (after 1
-  and 4 epochs here, keeping the best quarter) and reports every epoch to the oracle;
+* `WeakTrialStopping(rule="hyperband")` stops weak runs at successive-halving rungs
+  (keeping the best third), in brackets that first judge a run after 1, 3 or 9 epochs
+  or never (each trial's bracket follows from its trial id), and reports every epoch
+  to the oracle;
 * `BayesianOracle` sees that some trials were stopped and models each at the epochs it
   reached (a Gaussian process over configuration *and* training budget), so a run
   stopped after one epoch is not taken for a finished one; its proposals aim at the
@@ -78,7 +81,7 @@ tuner.search(
     epochs=EPOCHS,
     batch_size=64,
     verbose=0,
-    callbacks=[WeakTrialStopping(monitor="val_accuracy", rule="asha")],
+    callbacks=[WeakTrialStopping(monitor="val_accuracy", rule="hyperband")],
 )
 
 stopped = [t for t in oracle.trials.values() if oracle.early_stop(t.trial_id) is not None]

@@ -135,6 +135,51 @@ def hpx_bo_hyperband(table: CurveTable, budget_epochs: int, seed: int, objective
     )
 
 
+def _hyperband_comparing(compares: Callable[[int, int], bool]) -> Any:
+    """`HyperbandRule()` with another choice of which brackets a run is compared with."""
+    from keras_hpx.stopping import HyperbandRule
+
+    class Variant(HyperbandRule):
+        def compares(self, bracket: int, other: int) -> bool:
+            return compares(bracket, other)
+
+    return Variant()
+
+
+@register("hpx_bo_hyperband_within")
+def hpx_bo_hyperband_within(
+    table: CurveTable, budget_epochs: int, seed: int, objective: str
+) -> Trace:
+    """`hpx_bo_hyperband` comparing a run only with its own bracket (Li et al.)."""
+    from keras_hpx import BayesianOracle, WeakTrialStopping
+
+    rule = _hyperband_comparing(lambda bracket, other: other == bracket)
+    return run_oracle(
+        table,
+        _hpx(BayesianOracle, table, seed),
+        budget_epochs,
+        objective,
+        make_callback=lambda: WeakTrialStopping(monitor=objective, rule=rule),
+    )
+
+
+@register("hpx_bo_hyperband_shared")
+def hpx_bo_hyperband_shared(
+    table: CurveTable, budget_epochs: int, seed: int, objective: str
+) -> Trace:
+    """`hpx_bo_hyperband` comparing a run with every bracket (Syne Tune's shared rungs)."""
+    from keras_hpx import BayesianOracle, WeakTrialStopping
+
+    rule = _hyperband_comparing(lambda bracket, other: True)
+    return run_oracle(
+        table,
+        _hpx(BayesianOracle, table, seed),
+        budget_epochs,
+        objective,
+        make_callback=lambda: WeakTrialStopping(monitor=objective, rule=rule),
+    )
+
+
 @register("hpx_random_hyperband")
 def hpx_random_hyperband(table: CurveTable, budget_epochs: int, seed: int, objective: str) -> Trace:
     """keras-hpx's `RandomOracle` + `WeakTrialStopping(rule="hyperband")`."""

@@ -336,6 +336,7 @@ class ReplayTuner:
         trained = 0
         if callback is not None:
             callback.set_model(model)
+            callback.set_params({"epochs": search.table.max_epochs, "verbose": 0})
             with search.method():
                 callback.on_train_begin()
         try:

@@ -42,6 +42,7 @@ or from the oracle. The store marks the run stopped with the reason.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import threading
 import uuid
 import warnings
@@ -271,8 +272,11 @@ class WeakTrialStopping(keras.callbacks.Callback):
 
         self._curve[epoch] = value
         self.store.append(run_id, epoch, value)
-        decision = self._judge.decide(
-            self._curve, self._references(report, epoch), epoch, mode=self._direction
+        decision = self._final_epoch_kept(
+            epoch,
+            self._judge.decide(
+                self._curve, self._references(report, epoch), epoch, mode=self._direction
+            ),
         )
         self.decision = decision
         stop = self._early_stop(epoch, decision) if decision.stop else None
@@ -293,6 +297,18 @@ class WeakTrialStopping(keras.callbacks.Callback):
             heartbeat.stop_beat(self._ctx.oracle)
         if self.run_id is not None and self.stopped_epoch is None and self._curve:
             self.store.finish(self.run_id, stopped=False)
+
+    def _final_epoch_kept(self, epoch: int, decision: Decision) -> Decision:
+        """A stop at the run's last epoch (Keras' `epochs`) saves nothing: the run is
+        not stopped there, so it ends as a completed run, not as a stopped one."""
+        epochs = (self.params or {}).get("epochs")
+        if not decision.stop or not isinstance(epochs, int) or epoch + 1 < epochs:
+            return decision
+        return dataclasses.replace(
+            decision,
+            stop=False,
+            reason=f"{decision.reason}; not stopped: epoch {epoch + 1} is the last",
+        )
 
     def _can_report(self, metrics: dict[str, float]) -> bool:
         """Whether this epoch can go to the oracle: a tuner runs us and the logs
@@ -389,8 +405,8 @@ class WeakTrialStopping(keras.callbacks.Callback):
         if report and epoch + 1 >= self._pareto.min_steps:
             refs = self._pareto_references()
             self.compared_with = list(refs)
-            self.decision = self._pareto.decide(
-                self._curves, refs.values(), epoch, self._directions
+            self.decision = self._final_epoch_kept(
+                epoch, self._pareto.decide(self._curves, refs.values(), epoch, self._directions)
             )
             if self.decision.stop:
                 where = f" (bracket {self.bracket})" if self._judge is not self.rule else ""

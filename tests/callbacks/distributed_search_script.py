@@ -29,6 +29,7 @@ class RecordingStopper(WeakTrialStopping):
             {
                 "trial": self._ctx.trial_id if self._ctx else None,
                 "epoch": epoch,
+                "bracket": self.bracket,
                 "compared_with": list(self.compared_with),
                 "stop": bool(self.decision and self.decision.stop),
             }

@@ -72,6 +72,21 @@ def test_plain_loop_judges_later_runs_against_earlier_ones():
     assert len(h.history["val_loss"]) == 5 and cb.stopped_epoch is None
 
 
+def test_a_run_is_not_stopped_at_its_last_epoch():
+    cb = WeakTrialStopping(monitor="val_loss", min_steps=2, min_runs=2)
+    for lr in (GOOD, GOOD * 0.7):
+        fit(lr, cb)
+    # Judged weak after 2 epochs, but 2 is all it trains: a stop would save nothing.
+    h = fit(BAD, cb, epochs=2)
+    assert len(h.history["val_loss"]) == 2 and cb.stopped_epoch is None
+    assert not cb.decision.stop and cb.decision.reason.endswith("epoch 2 is the last")
+    assert "median" in cb.decision.reason
+    assert not cb.store.curves()[cb.run_id].stopped
+    # The same run with a third epoch to save is stopped after the second.
+    h = fit(BAD, cb, epochs=3)
+    assert len(h.history["val_loss"]) == 2 and cb.stopped_epoch == 1
+
+
 def test_accuracy_is_maximised_in_auto_mode():
     cb = WeakTrialStopping(monitor="val_accuracy", rule="percentile", min_steps=1, min_runs=1)
     fit(GOOD, cb, epochs=3)

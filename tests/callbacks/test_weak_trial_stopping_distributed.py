@@ -68,6 +68,36 @@ def test_the_chiefs_bayesian_oracle_models_stopped_trials_at_their_budget(tmp_pa
     assert len(state["bayesian"]["warm_starts"]["score+budget"]["lengthscales"]) == 3
 
 
+def test_hyperband_brackets_agree_across_workers(tmp_path):
+    """rule="hyperband" over gRPC: each worker places a trial by its id, so both agree, and
+    compares it only with trials (from either worker) of its bracket or more patient ones."""
+    from keras_hpx.stopping import HyperbandRule
+
+    result = run_distributed(
+        SCRIPT,
+        n_workers=2,
+        args=["--out", str(tmp_path), "--trials", "8", "--epochs", str(EPOCHS)]
+        + ["--rule", "hyperband"],
+        timeout=300,
+    )
+    result.check()
+    rule = HyperbandRule(min_steps=2, min_runs=2)  # the script's min_steps and min_runs
+    logs = [
+        r for w in ("tuner0", "tuner1") for r in json.loads((tmp_path / f"{w}.json").read_text())
+    ]
+    trials = {r["trial"] for r in logs}
+    assert len(trials) == 8 and {rule.bracket(t) for t in trials} == {0, 1, 2}
+    compared = 0
+    for r in logs:
+        assert r["bracket"] == rule.bracket(r["trial"])
+        for other in r["compared_with"]:
+            assert rule.bracket(other) >= r["bracket"], r
+            compared += 1
+        if r["stop"]:  # only at a rung of its bracket: 2 or 6 epochs (bracket 0), 6 (1)
+            assert r["epoch"] + 1 in {0: {2, 6}, 1: {6}}[r["bracket"]], r
+    assert compared, "no decision compared with another trial"
+
+
 def _alive(pid, wait=5.0):
     """Whether `pid` still runs after up to `wait` seconds (a zombie counts as gone)."""
     deadline = time.monotonic() + wait
