@@ -76,7 +76,7 @@ def test_hyperband_brackets_agree_across_workers(tmp_path):
     result = run_distributed(
         SCRIPT,
         n_workers=2,
-        args=["--out", str(tmp_path), "--trials", "8", "--epochs", str(EPOCHS)]
+        args=["--out", str(tmp_path), "--trials", str(TRIALS), "--epochs", str(EPOCHS)]
         + ["--rule", "hyperband"],
         timeout=300,
     )
@@ -86,7 +86,7 @@ def test_hyperband_brackets_agree_across_workers(tmp_path):
         r for w in ("tuner0", "tuner1") for r in json.loads((tmp_path / f"{w}.json").read_text())
     ]
     trials = {r["trial"] for r in logs}
-    assert len(trials) == 8 and {rule.bracket(t) for t in trials} == {0, 1, 2}
+    assert len(trials) == TRIALS and {rule.bracket(t) for t in trials} == {0, 1, 2}
     compared = 0
     for r in logs:
         assert r["bracket"] == rule.bracket(r["trial"])
