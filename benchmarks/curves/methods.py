@@ -71,6 +71,27 @@ def _hpx(oracle_class: Any, table: CurveTable, seed: int) -> Callable[[Any], Any
     )
 
 
+def _stopped_by(
+    oracle_class: Any,
+    table: CurveTable,
+    budget_epochs: int,
+    seed: int,
+    objective: str,
+    rule: Any,
+    **callback_kwargs: Any,
+) -> Trace:
+    """`oracle_class` + `WeakTrialStopping(rule=rule, **callback_kwargs)` on the table."""
+    from keras_hpx import WeakTrialStopping
+
+    return run_oracle(
+        table,
+        _hpx(oracle_class, table, seed),
+        budget_epochs,
+        objective,
+        make_callback=lambda: WeakTrialStopping(monitor=objective, rule=rule, **callback_kwargs),
+    )
+
+
 @register("hpx_bo_asha")
 def hpx_bo_asha(table: CurveTable, budget_epochs: int, seed: int, objective: str) -> Trace:
     """keras-hpx's `BayesianOracle` + `WeakTrialStopping(rule="asha")`: the multi-fidelity
@@ -108,15 +129,9 @@ def hpx_bo_asha_final(table: CurveTable, budget_epochs: int, seed: int, objectiv
 def hpx_bo_asha_min4(table: CurveTable, budget_epochs: int, seed: int, objective: str) -> Trace:
     """`hpx_bo_asha` with a longer grace period: `WeakTrialStopping(rule="asha",
     min_steps=4)`, rungs at 4 and 16 epochs (for slow-learning optima)."""
-    from keras_hpx import BayesianOracle, WeakTrialStopping
+    from keras_hpx import BayesianOracle
 
-    return run_oracle(
-        table,
-        _hpx(BayesianOracle, table, seed),
-        budget_epochs,
-        objective,
-        make_callback=lambda: WeakTrialStopping(monitor=objective, rule="asha", min_steps=4),
-    )
+    return _stopped_by(BayesianOracle, table, budget_epochs, seed, objective, "asha", min_steps=4)
 
 
 @register("hpx_bo_hyperband")
@@ -124,15 +139,9 @@ def hpx_bo_hyperband(table: CurveTable, budget_epochs: int, seed: int, objective
     """keras-hpx's `BayesianOracle` + `WeakTrialStopping(rule="hyperband")`: asynchronous
     Hyperband (brackets first judged after 1, 3, 9 and 27 epochs), stopped trials
     modelled at their budget."""
-    from keras_hpx import BayesianOracle, WeakTrialStopping
+    from keras_hpx import BayesianOracle
 
-    return run_oracle(
-        table,
-        _hpx(BayesianOracle, table, seed),
-        budget_epochs,
-        objective,
-        make_callback=lambda: WeakTrialStopping(monitor=objective, rule="hyperband"),
-    )
+    return _stopped_by(BayesianOracle, table, budget_epochs, seed, objective, "hyperband")
 
 
 def _hyperband_comparing(compares: Callable[[int, int], bool]) -> Any:
@@ -151,16 +160,10 @@ def hpx_bo_hyperband_within(
     table: CurveTable, budget_epochs: int, seed: int, objective: str
 ) -> Trace:
     """`hpx_bo_hyperband` comparing a run only with its own bracket (Li et al.)."""
-    from keras_hpx import BayesianOracle, WeakTrialStopping
+    from keras_hpx import BayesianOracle
 
     rule = _hyperband_comparing(lambda bracket, other: other == bracket)
-    return run_oracle(
-        table,
-        _hpx(BayesianOracle, table, seed),
-        budget_epochs,
-        objective,
-        make_callback=lambda: WeakTrialStopping(monitor=objective, rule=rule),
-    )
+    return _stopped_by(BayesianOracle, table, budget_epochs, seed, objective, rule)
 
 
 @register("hpx_bo_hyperband_shared")
@@ -168,30 +171,18 @@ def hpx_bo_hyperband_shared(
     table: CurveTable, budget_epochs: int, seed: int, objective: str
 ) -> Trace:
     """`hpx_bo_hyperband` comparing a run with every bracket (Syne Tune's shared rungs)."""
-    from keras_hpx import BayesianOracle, WeakTrialStopping
+    from keras_hpx import BayesianOracle
 
     rule = _hyperband_comparing(lambda bracket, other: True)
-    return run_oracle(
-        table,
-        _hpx(BayesianOracle, table, seed),
-        budget_epochs,
-        objective,
-        make_callback=lambda: WeakTrialStopping(monitor=objective, rule=rule),
-    )
+    return _stopped_by(BayesianOracle, table, budget_epochs, seed, objective, rule)
 
 
 @register("hpx_random_hyperband")
 def hpx_random_hyperband(table: CurveTable, budget_epochs: int, seed: int, objective: str) -> Trace:
     """keras-hpx's `RandomOracle` + `WeakTrialStopping(rule="hyperband")`."""
-    from keras_hpx import RandomOracle, WeakTrialStopping
+    from keras_hpx import RandomOracle
 
-    return run_oracle(
-        table,
-        _hpx(RandomOracle, table, seed),
-        budget_epochs,
-        objective,
-        make_callback=lambda: WeakTrialStopping(monitor=objective, rule="hyperband"),
-    )
+    return _stopped_by(RandomOracle, table, budget_epochs, seed, objective, "hyperband")
 
 
 @register("hpx_bo")
