@@ -11,8 +11,9 @@ The confirmation, on real `model.fit` runs, of the recorded-curve benchmark
 - `kt_hyperband`: `keras_tuner.Hyperband(max_epochs=27, factor=3, hyperband_iterations=1)`,
   which sets its own epoch budget (one Hyperband iteration).
 - `hpx_bo_hyperband`: `BayesianOracle` + `WeakTrialStopping(rule="hyperband")` (the
-  multi-fidelity method), `hpx_bo_asha`: the same with `rule="asha"`, `hpx_random_asha`: `RandomOracle` + the same callback, `hpx_bo`:
-  `BayesianOracle` without stopping. Each gets `max_epochs` = the epochs Hyperband
+  multi-fidelity method), `hpx_bo_asha`: the same with `rule="asha"`,
+  `hpx_random_asha`: `RandomOracle` + `rule="asha"`, `hpx_bo`: `BayesianOracle` without
+  stopping. Each gets `max_epochs` = the epochs Hyperband
   trained with the same seed (`--budget` overrides), so the costs are equal.
 
 Every epoch trained is counted by a callback (Hyperband's resumed trials count only the

@@ -332,8 +332,8 @@ class WeakTrialStopping(keras.callbacks.Callback):
         return trial
 
     def _references(self, report: bool, epoch: int) -> list[dict[int, float]]:
-        """The other runs' curves of this run's bracket: from the oracle under a tuner,
-        else from the store."""
+        """The curves of the other runs this run is compared with (`rule.compares`):
+        from the oracle under a tuner, else from the store."""
         if epoch + 1 < self._judge.min_steps:
             # Warm-up: the rule stops nothing whatever the others did; read nothing.
             self.compared_with = []
@@ -342,7 +342,7 @@ class WeakTrialStopping(keras.callbacks.Callback):
         if report and not self._own_store and self._ctx is not None:
             refs = self._oracle_references()
             if refs is not None:
-                refs = {tid: c for tid, c in refs.items() if self._in_bracket(tid)}
+                refs = {tid: c for tid, c in refs.items() if self._compares_trial(tid)}
         if refs is None:
             refs = {
                 rid: c.values
@@ -356,8 +356,13 @@ class WeakTrialStopping(keras.callbacks.Callback):
         """Whether this run is compared with a run of `bracket`."""
         return self.rule.compares(self.bracket, bracket)
 
-    def _in_bracket(self, trial_id: str) -> bool:
+    def _compares_trial(self, trial_id: str) -> bool:
+        """Whether this run is compared with trial `trial_id` (placed by its id)."""
         return self._compares(self.rule.bracket(trial_id))
+
+    def _bracket_label(self) -> str:
+        """`" (bracket b)"` for a rule with several brackets, else `""`: for stop reasons."""
+        return f" (bracket {self.bracket})" if self._judge is not self.rule else ""
 
     def _oracle_references(self) -> dict[str, dict[int, float]] | None:
         from keras_hpx.oracles.base import HpxOracle  # imports Keras Tuner: under a tuner only
@@ -409,10 +414,12 @@ class WeakTrialStopping(keras.callbacks.Callback):
                 epoch, self._pareto.decide(self._curves, refs.values(), epoch, self._directions)
             )
             if self.decision.stop:
-                where = f" (bracket {self.bracket})" if self._judge is not self.rule else ""
                 stop = EarlyStop(
                     step=epoch,
-                    reason=f"{', '.join(self._directions)}{where}: {self.decision.reason}",
+                    reason=(
+                        f"{', '.join(self._directions)}{self._bracket_label()}: "
+                        f"{self.decision.reason}"
+                    ),
                     rule=self._pareto.name,
                 )
         if report:
@@ -446,15 +453,16 @@ class WeakTrialStopping(keras.callbacks.Callback):
         refs: dict[str, dict[str, dict[int, float]]] = {}
         for name, curves in by_name.items():
             for trial_id, curve in curves.items():
-                if self._in_bracket(trial_id):
+                if self._compares_trial(trial_id):
                     refs.setdefault(trial_id, {})[name] = curve
         return refs
 
     def _early_stop(self, epoch: int, decision: Decision) -> EarlyStop:
         """The record of a stop the rule decided at `epoch`."""
-        where = f" (bracket {self.bracket})" if self._judge is not self.rule else ""
         return EarlyStop(
-            step=epoch, reason=f"{self.monitor}{where}: {decision.reason}", rule=self.rule.name
+            step=epoch,
+            reason=f"{self.monitor}{self._bracket_label()}: {decision.reason}",
+            rule=self.rule.name,
         )
 
     def _stop(self, stop: EarlyStop) -> None:

@@ -27,6 +27,7 @@ few reference runs, not at a rung) followed by one comparison, and returns a
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 from collections.abc import Iterable, Mapping
@@ -447,6 +448,16 @@ def _unit(run_key: str) -> float:
     return int.from_bytes(digest, "big") / 2.0**64
 
 
+@functools.lru_cache(maxsize=32)
+def _hyperband_shares(reduction_factor: int, brackets: int) -> tuple[float, ...]:
+    """Synchronous Hyperband's share of configurations per bracket (bracket 0 first):
+    proportional to `reduction_factor**s / (s + 1)`, `s = brackets - 1 - b`."""
+    last = brackets - 1
+    weights = [reduction_factor ** (last - b) / (last - b + 1) for b in range(brackets)]
+    total = sum(weights)
+    return tuple(w / total for w in weights)
+
+
 class HyperbandRule(StoppingRule):
     """Asynchronous Hyperband (Li et al., 2020): successive halving in several brackets.
 
@@ -508,17 +519,13 @@ class HyperbandRule(StoppingRule):
 
     def shares(self) -> list[float]:
         """The fraction of runs placed in each bracket, bracket 0 first."""
-        last = self.brackets - 1
-        weights = [
-            self.reduction_factor ** (last - b) / (last - b + 1) for b in range(self.brackets)
-        ]
-        total = sum(weights)
-        return [w / total for w in weights]
+        return list(_hyperband_shares(self.reduction_factor, self.brackets))
 
     def bracket(self, run_key: str) -> int:
+        # Called for every reference run at every judged epoch: the shares are cached.
         u = _unit(run_key)
         edge = 0.0
-        for b, share in enumerate(self.shares()):
+        for b, share in enumerate(_hyperband_shares(self.reduction_factor, self.brackets)):
             edge += share
             if u < edge:
                 return b

@@ -105,8 +105,8 @@ class CurveStore:
                 run.stopped = bool(record.get("stopped"))
                 run.stop_step = record.get("step")
                 run.reason = record.get("reason") or ""
-            elif "step" not in record:
-                run.bracket = int(record.get("bracket") or 0)
+            elif "bracket" in record:
+                run.bracket = int(record["bracket"])
             else:
                 run.values[int(record["step"])] = _decode(record["value"])
         return runs
