@@ -42,6 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.curves.methods import DEFAULT_METHODS, METHODS, get_method  # noqa: E402
 from benchmarks.curves.replay import DATA_DIR, DIRECTIONS, CurveTable, Trace  # noqa: E402
+from benchmarks.versions import package_versions  # noqa: E402
 
 REFERENCE = "kt_hyperband"
 
@@ -106,6 +107,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "max_fte": max(args.budgets),
             "seeds": list(range(args.first_seed, args.first_seed + args.seeds)),
             "methods": args.methods,
+            "versions": package_versions(),
         },
         "datasets": {},
     }

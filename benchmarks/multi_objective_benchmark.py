@@ -45,6 +45,7 @@ import numpy as np  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.versions import package_versions  # noqa: E402
 from keras_hpx.pareto import hypervolume  # noqa: E402
 
 PROBLEMS = {
@@ -203,7 +204,8 @@ def main() -> None:
     parser.add_argument("--out", default="bench_out/multi_objective.json")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
-    results: dict = {}
+    results: dict = {"versions": package_versions()}
+    print(f"versions: {results['versions']}", file=sys.stderr, flush=True)
     for problem in args.problems:
         ranges = table_range(*load(problem, 0))
         for method in args.methods:

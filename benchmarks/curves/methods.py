@@ -177,6 +177,151 @@ def hpx_bo_hyperband_shared(
     return _stopped_by(BayesianOracle, table, budget_epochs, seed, objective, rule)
 
 
+def _hyperband_in_cycles() -> Any:
+    """`HyperbandRule()` placing numbered trials as synchronous Hyperband orders its
+    configurations: cycles of 27, 12, 6 and 4 trials per bracket, aggressive first."""
+    import math
+
+    from keras_hpx.stopping import HyperbandRule
+
+    class Variant(HyperbandRule):
+        def bracket(self, run_key: str) -> int:
+            key = str(run_key)
+            if not key.isdigit():
+                return super().bracket(run_key)
+            last = self.brackets - 1
+            counts = [
+                math.ceil(self.brackets / (last - b + 1) * self.reduction_factor ** (last - b))
+                for b in range(self.brackets)
+            ]
+            position = int(key) % sum(counts)
+            for b, count in enumerate(counts):
+                if position < count:
+                    return b
+                position -= count
+            return last
+
+    return Variant()
+
+
+@register("hpx_bo_hyperband_cycles")
+def hpx_bo_hyperband_cycles(
+    table: CurveTable, budget_epochs: int, seed: int, objective: str
+) -> Trace:
+    """`hpx_bo_hyperband` with numbered trials placed in synchronous Hyperband's order."""
+    from keras_hpx import BayesianOracle
+
+    return _stopped_by(
+        BayesianOracle, table, budget_epochs, seed, objective, _hyperband_in_cycles()
+    )
+
+
+def _hyperband_warm(first: int) -> Any:
+    """`HyperbandRule()` with numbered trials below `first` all in bracket 0."""
+    from keras_hpx.stopping import HyperbandRule
+
+    class Variant(HyperbandRule):
+        def bracket(self, run_key: str) -> int:
+            key = str(run_key)
+            if key.isdigit() and int(key) < first:
+                return 0
+            return super().bracket(run_key)
+
+    return Variant()
+
+
+@register("hpx_bo_hyperband_warm9")
+def hpx_bo_hyperband_warm9(
+    table: CurveTable, budget_epochs: int, seed: int, objective: str
+) -> Trace:
+    """`hpx_bo_hyperband` with the first 9 trials in bracket 0."""
+    from keras_hpx import BayesianOracle
+
+    return _stopped_by(BayesianOracle, table, budget_epochs, seed, objective, _hyperband_warm(9))
+
+
+@register("hpx_bo_hyperband_fallback")
+def hpx_bo_hyperband_fallback(
+    table: CurveTable, budget_epochs: int, seed: int, objective: str
+) -> Trace:
+    """`hpx_bo_hyperband` where a run with fewer than `min_runs` comparable runs at a
+    rung is compared with every run there."""
+    from keras_hpx import BayesianOracle, WeakTrialStopping
+    from keras_hpx.stopping.rules import _reference_values
+
+    class Fallback(WeakTrialStopping):
+        def _references(self, report: bool, epoch: int) -> list[dict[int, float]]:
+            refs = super()._references(report, epoch)
+            if not refs and epoch + 1 < self._judge.min_steps:
+                return refs
+            if len(_reference_values(refs, epoch, self._direction)) >= self._judge.min_runs:
+                return refs
+            self._compares = lambda bracket: True  # type: ignore[method-assign]
+            try:
+                return super()._references(report, epoch)
+            finally:
+                del self._compares
+
+    return run_oracle(
+        table,
+        _hpx(BayesianOracle, table, seed),
+        budget_epochs,
+        objective,
+        make_callback=lambda: Fallback(monitor=objective, rule="hyperband"),
+    )
+
+
+@register("hpx_bo_hyperband_final")
+def hpx_bo_hyperband_final(
+    table: CurveTable, budget_epochs: int, seed: int, objective: str
+) -> Trace:
+    """`hpx_bo_hyperband` with `BayesianOracle(multi_fidelity=False)`: stopped trials enter
+    the model as if finished."""
+    from keras_hpx import BayesianOracle, WeakTrialStopping
+
+    def make(objective: Any) -> Any:
+        return BayesianOracle(
+            objective=objective,
+            max_trials=None,
+            hyperparameters=table.space,
+            seed=seed,
+            multi_fidelity=False,
+        )
+
+    return run_oracle(
+        table,
+        make,
+        budget_epochs,
+        objective,
+        make_callback=lambda: WeakTrialStopping(monitor=objective, rule="hyperband"),
+    )
+
+
+@register("hpx_bo_hyperband_init5")
+def hpx_bo_hyperband_init5(
+    table: CurveTable, budget_epochs: int, seed: int, objective: str
+) -> Trace:
+    """`hpx_bo_hyperband` with `num_initial_points=5`."""
+    from keras_hpx import BayesianOracle, WeakTrialStopping
+
+    def make(objective: Any) -> Any:
+        return BayesianOracle(
+            objective=objective,
+            max_trials=None,
+            hyperparameters=table.space,
+            seed=seed,
+            num_initial_points=5,
+        )
+
+    return run_oracle(
+        table,
+        make,
+        budget_epochs,
+        objective,
+        make_callback=lambda: WeakTrialStopping(monitor=objective, rule="hyperband"),
+    )
+
+
 @register("hpx_random_hyperband")
 def hpx_random_hyperband(table: CurveTable, budget_epochs: int, seed: int, objective: str) -> Trace:
     """keras-hpx's `RandomOracle` + `WeakTrialStopping(rule="hyperband")`."""
