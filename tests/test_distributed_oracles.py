@@ -42,9 +42,11 @@ def test_chief_and_two_workers(tmp_path, name):
         assert w["returned"] >= last_start, "a worker quit while work remained"
         if name == "grid":
             assert w["returned"] >= last_end - 0.05, "told STOPPED while trials still ran"
-    # the chief answers quickly: proposals never block it for long
+    # the chief answers quickly: proposals never block it for long. A proposal here takes
+    # about 0.1 s on an idle core; the bound leaves room for the suite's other workers
+    # sharing two cores (2.8 s was seen so), and still fails a proposal that takes seconds.
     slowest = max(s for w in workers for s in w["create_seconds"])
-    assert slowest < 2.0, slowest
+    assert slowest < 5.0, slowest
 
 
 @pytest.mark.slow
