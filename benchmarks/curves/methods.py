@@ -64,10 +64,16 @@ def asha(objective: str) -> Any:
     return WeakTrialStopping(monitor=objective, rule="asha")
 
 
-def _hpx(oracle_class: Any, table: CurveTable, seed: int) -> Callable[[Any], Any]:
+def _hpx(
+    oracle_class: Any, table: CurveTable, seed: int, **oracle_kwargs: Any
+) -> Callable[[Any], Any]:
     # max_trials=None: the epoch budget ends the search.
     return lambda objective: oracle_class(
-        objective=objective, max_trials=None, hyperparameters=table.space, seed=seed
+        objective=objective,
+        max_trials=None,
+        hyperparameters=table.space,
+        seed=seed,
+        **oracle_kwargs,
     )
 
 
@@ -78,14 +84,16 @@ def _stopped_by(
     seed: int,
     objective: str,
     rule: Any,
+    oracle_kwargs: dict[str, Any] | None = None,
     **callback_kwargs: Any,
 ) -> Trace:
-    """`oracle_class` + `WeakTrialStopping(rule=rule, **callback_kwargs)` on the table."""
+    """`oracle_class(**oracle_kwargs)` + `WeakTrialStopping(rule=rule, **callback_kwargs)`
+    on the table."""
     from keras_hpx import WeakTrialStopping
 
     return run_oracle(
         table,
-        _hpx(oracle_class, table, seed),
+        _hpx(oracle_class, table, seed, **(oracle_kwargs or {})),
         budget_epochs,
         objective,
         make_callback=lambda: WeakTrialStopping(monitor=objective, rule=rule, **callback_kwargs),
@@ -113,16 +121,9 @@ def hpx_bo_asha_final(table: CurveTable, budget_epochs: int, seed: int, objectiv
     stopped trials enter the model as if finished (the 0.2.0 behaviour before issue 12)."""
     from keras_hpx import BayesianOracle
 
-    def make(objective: Any) -> Any:
-        return BayesianOracle(
-            objective=objective,
-            max_trials=None,
-            hyperparameters=table.space,
-            seed=seed,
-            multi_fidelity=False,
-        )
-
-    return run_oracle(table, make, budget_epochs, objective, make_callback=lambda: asha(objective))
+    return _stopped_by(
+        BayesianOracle, table, budget_epochs, seed, objective, "asha", {"multi_fidelity": False}
+    )
 
 
 @register("hpx_bo_asha_min4")
@@ -277,23 +278,16 @@ def hpx_bo_hyperband_final(
 ) -> Trace:
     """`hpx_bo_hyperband` with `BayesianOracle(multi_fidelity=False)`: stopped trials enter
     the model as if finished."""
-    from keras_hpx import BayesianOracle, WeakTrialStopping
+    from keras_hpx import BayesianOracle
 
-    def make(objective: Any) -> Any:
-        return BayesianOracle(
-            objective=objective,
-            max_trials=None,
-            hyperparameters=table.space,
-            seed=seed,
-            multi_fidelity=False,
-        )
-
-    return run_oracle(
+    return _stopped_by(
+        BayesianOracle,
         table,
-        make,
         budget_epochs,
+        seed,
         objective,
-        make_callback=lambda: WeakTrialStopping(monitor=objective, rule="hyperband"),
+        "hyperband",
+        {"multi_fidelity": False},
     )
 
 
@@ -302,23 +296,16 @@ def hpx_bo_hyperband_init5(
     table: CurveTable, budget_epochs: int, seed: int, objective: str
 ) -> Trace:
     """`hpx_bo_hyperband` with `num_initial_points=5`."""
-    from keras_hpx import BayesianOracle, WeakTrialStopping
+    from keras_hpx import BayesianOracle
 
-    def make(objective: Any) -> Any:
-        return BayesianOracle(
-            objective=objective,
-            max_trials=None,
-            hyperparameters=table.space,
-            seed=seed,
-            num_initial_points=5,
-        )
-
-    return run_oracle(
+    return _stopped_by(
+        BayesianOracle,
         table,
-        make,
         budget_epochs,
+        seed,
         objective,
-        make_callback=lambda: WeakTrialStopping(monitor=objective, rule="hyperband"),
+        "hyperband",
+        {"num_initial_points": 5},
     )
 
 
