@@ -248,19 +248,5 @@ def main(argv: list[str] | None = None) -> None:
         plot(results, args.data_dir, args.plot)
 
 
-def pin_hash_seed() -> None:
-    """Re-runs this script with `PYTHONHASHSEED=0` unless the variable is set.
-
-    Keras Tuner's Hyperband replay depends on Python's string hash seed, which is
-    random per process by default (measured: its seed-0 search on digits ends at
-    0.0721 with `PYTHONHASHSEED=1` and 0.0717 with `2`); pinned, every method replays
-    the same way in every run.
-    """
-    if os.environ.get("PYTHONHASHSEED") is None:
-        os.environ["PYTHONHASHSEED"] = "0"
-        os.execv(sys.executable, [sys.executable, *sys.argv])
-
-
 if __name__ == "__main__":
-    pin_hash_seed()
     main()

@@ -272,23 +272,24 @@ def hpx_bo_hyperband_fallback(
     )
 
 
+def _bo_hyperband(
+    table: CurveTable, budget_epochs: int, seed: int, objective: str, **oracle_kwargs: Any
+) -> Trace:
+    """`BayesianOracle(**oracle_kwargs)` + `WeakTrialStopping(rule="hyperband")`."""
+    from keras_hpx import BayesianOracle
+
+    return _stopped_by(
+        BayesianOracle, table, budget_epochs, seed, objective, "hyperband", oracle_kwargs
+    )
+
+
 @register("hpx_bo_hyperband_final")
 def hpx_bo_hyperband_final(
     table: CurveTable, budget_epochs: int, seed: int, objective: str
 ) -> Trace:
     """`hpx_bo_hyperband` with `BayesianOracle(multi_fidelity=False)`: stopped trials enter
     the model as if finished."""
-    from keras_hpx import BayesianOracle
-
-    return _stopped_by(
-        BayesianOracle,
-        table,
-        budget_epochs,
-        seed,
-        objective,
-        "hyperband",
-        {"multi_fidelity": False},
-    )
+    return _bo_hyperband(table, budget_epochs, seed, objective, multi_fidelity=False)
 
 
 @register("hpx_bo_hyperband_init5")
@@ -296,17 +297,7 @@ def hpx_bo_hyperband_init5(
     table: CurveTable, budget_epochs: int, seed: int, objective: str
 ) -> Trace:
     """`hpx_bo_hyperband` with `num_initial_points=5`."""
-    from keras_hpx import BayesianOracle
-
-    return _stopped_by(
-        BayesianOracle,
-        table,
-        budget_epochs,
-        seed,
-        objective,
-        "hyperband",
-        {"num_initial_points": 5},
-    )
+    return _bo_hyperband(table, budget_epochs, seed, objective, num_initial_points=5)
 
 
 @register("hpx_random_hyperband")

@@ -425,6 +425,10 @@ def run_oracle(
     return search.trace
 
 
+# Keras Tuner takes seed 0 for "no seed"; our seed 0 is this one (outside its 1-10000 draws).
+KT_SEED_ZERO = 10_001
+
+
 def run_kt_hyperband(
     table: CurveTable,
     budget_epochs: int,
@@ -438,7 +442,9 @@ def run_kt_hyperband(
         table: The recorded curves.
         budget_epochs: Cumulative epochs (newly trained) after which the search ends.
         objective: The metric to optimise. Defaults to `"val_loss"`.
-        seed: The oracle's seed. Defaults to `0`.
+        seed: The oracle's seed; `0` is passed as `KT_SEED_ZERO` (Keras Tuner's `Oracle`
+            reads `seed or random.randint(1, 10000)`, so its seed 0 would draw a new
+            seed in every run). Defaults to `0`.
         factor: Hyperband's reduction factor. Defaults to `3`.
 
     Returns:
@@ -456,7 +462,7 @@ def run_kt_hyperband(
                 factor=factor,
                 hyperband_iterations=10**6,  # the epoch budget ends the search
                 hyperparameters=table.space,
-                seed=seed,
+                seed=seed if seed != 0 else KT_SEED_ZERO,
             )
             silence(oracle)
             oracle._set_project_dir(tmp, "hyperband")
