@@ -176,6 +176,14 @@ def test_keras_tuner_hyperband_charges_only_new_epochs(digits):
     assert {i for i, *_ in third} <= {i for i, *_ in second} <= {i for i, *_ in first}
 
 
+def test_keras_tuner_hyperband_seed_zero_is_a_seed(digits):
+    # Keras Tuner reads `seed or random.randint(...)`: our seed 0 must still be one seed.
+    runs = [run_kt_hyperband(digits, FTE, seed=0) for _ in range(3)]
+    configs = [[i for i, *_ in trace.trials] for trace in runs]
+    assert configs[0] == configs[1] == configs[2]
+    assert configs[0] != [i for i, *_ in run_kt_hyperband(digits, FTE, seed=1).trials]
+
+
 @pytest.mark.parametrize("pruner", ["hyperband", "sha"])
 def test_optuna_tpe_with_a_pruner(digits, pruner):
     import optuna
