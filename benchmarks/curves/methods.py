@@ -140,9 +140,7 @@ def hpx_bo_hyperband(table: CurveTable, budget_epochs: int, seed: int, objective
     """keras-hpx's `BayesianOracle` + `WeakTrialStopping(rule="hyperband")`: asynchronous
     Hyperband (brackets first judged after 1, 3, 9 and 27 epochs), stopped trials
     modelled at their budget."""
-    from keras_hpx import BayesianOracle
-
-    return _stopped_by(BayesianOracle, table, budget_epochs, seed, objective, "hyperband")
+    return _bo_hyperband(table, budget_epochs, seed, objective)
 
 
 def _hyperband_comparing(compares: Callable[[int, int], bool]) -> Any:
@@ -186,21 +184,25 @@ def _hyperband_in_cycles() -> Any:
     from keras_hpx.stopping import HyperbandRule
 
     class Variant(HyperbandRule):
+        def __init__(self) -> None:
+            super().__init__()
+            last = self.brackets - 1
+            # bracket() runs per reference per judged epoch: the cycle is computed once.
+            self.counts = [
+                math.ceil(self.brackets / (last - b + 1) * self.reduction_factor ** (last - b))
+                for b in range(self.brackets)
+            ]
+
         def bracket(self, run_key: str) -> int:
             key = str(run_key)
             if not key.isdigit():
                 return super().bracket(run_key)
-            last = self.brackets - 1
-            counts = [
-                math.ceil(self.brackets / (last - b + 1) * self.reduction_factor ** (last - b))
-                for b in range(self.brackets)
-            ]
-            position = int(key) % sum(counts)
-            for b, count in enumerate(counts):
+            position = int(key) % sum(self.counts)
+            for b, count in enumerate(self.counts):
                 if position < count:
                     return b
                 position -= count
-            return last
+            return self.brackets - 1
 
     return Variant()
 
