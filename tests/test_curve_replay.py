@@ -245,3 +245,60 @@ def test_hyperband_stops_each_trial_only_at_the_rungs_of_its_bracket(digits):
         assert set(steps) <= rungs[b], (b, steps)
     # The last bracket trains its runs to the end: some configurations ran all 27 epochs.
     assert any(trained == FTE for _, _, trained, _ in trace.trials)
+
+
+def test_optimum_fate_finds_the_visits_of_the_best_configurations(digits):
+    """`benchmarks/optimum_fate.py`: the top configurations are the table's best by their best
+    epoch, and a search's visits to them carry the epochs and stops of its trace."""
+    from benchmarks.curves.replay import Trace
+    from benchmarks.optimum_fate import early_ranks, top_configurations, visits
+
+    top = top_configurations(digits, "val_loss", 3)
+    best = np.nanmin(digits.arrays["val_loss"], axis=1)
+    assert top[0] == int(np.argmin(best))
+    assert best[top[0]] <= best[top[1]] <= best[top[2]]
+    assert top_configurations(digits, "val_accuracy", 1)[0] == int(
+        np.argmax(np.nanmax(digits.arrays["val_accuracy"], axis=1))
+    )
+
+    trace = Trace("val_loss")
+    trace.trials.extend([(5, 0, 27, False), (top[1], 0, 3, True), (top[0], 0, 27, False)])
+    seen = visits(trace, top)
+    assert [(v.rank, v.trial, v.epochs, v.stopped) for v in seen] == [
+        (1, 1, 3, True),
+        (0, 2, 27, False),
+    ]
+    # After all epochs the best configuration ranks first (0% better than it).
+    (final,) = early_ranks(digits, "val_loss", top[:1], [FTE])
+    assert final == [0.0]
+    ranks = early_ranks(digits, "val_loss", top, [1, 3])
+    assert all(0.0 <= p < 1.0 for row in ranks for p in row)
+
+
+def test_bayesian_hyperband_reruns_stopped_configurations_to_the_end():
+    """`BayesianOracle(rerun_stopped=True)` + `WeakTrialStopping(rule="hyperband")`, the real
+    classes on the generated table: the model proposes some stopped configurations again,
+    each at most once more, and the callback trains every rerun to the end."""
+    from keras_hpx import BayesianOracle, WeakTrialStopping
+
+    table = CurveTable.load("generated")
+    trace = run_oracle(
+        table,
+        lambda objective: BayesianOracle(
+            objective=objective, max_trials=None, hyperparameters=table.space, seed=0
+        ),
+        20 * FTE,
+        "val_loss",
+        make_callback=lambda: WeakTrialStopping(monitor="val_loss", rule="hyperband"),
+    )
+    runs: dict[int, list[tuple[int, bool]]] = {}
+    for index, _, trained, stopped in trace.trials:
+        runs.setdefault(index, []).append((trained, stopped))
+    reruns = {index: r for index, r in runs.items() if len(r) > 1}
+    assert reruns, "no configuration was proposed again"
+    last = trace.trials[-1][0]
+    for index, r in reruns.items():
+        assert len(r) == 2
+        (_, first_stopped), (trained, stopped) = r
+        assert first_stopped and not stopped
+        assert trained == FTE or index == last  # the last trial may be cut by the budget

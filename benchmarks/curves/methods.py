@@ -249,6 +249,20 @@ def hpx_bo_hyperband_fallback(
 ) -> Trace:
     """`hpx_bo_hyperband` where a run with fewer than `min_runs` comparable runs at a
     rung is compared with every run there."""
+    return _fallback(table, budget_epochs, seed, objective)
+
+
+@register("hpx_bo_hyperband_fallback_min1")
+def hpx_bo_hyperband_fallback_min1(
+    table: CurveTable, budget_epochs: int, seed: int, objective: str
+) -> Trace:
+    """`hpx_bo_hyperband_fallback` with `min_runs=1`."""
+    return _fallback(table, budget_epochs, seed, objective, min_runs=1)
+
+
+def _fallback(
+    table: CurveTable, budget_epochs: int, seed: int, objective: str, min_runs: int | None = None
+) -> Trace:
     from keras_hpx import BayesianOracle, WeakTrialStopping
     from keras_hpx.stopping.rules import _reference_values
 
@@ -270,7 +284,20 @@ def hpx_bo_hyperband_fallback(
         _hpx(BayesianOracle, table, seed),
         budget_epochs,
         objective,
-        make_callback=lambda: Fallback(monitor=objective, rule="hyperband"),
+        make_callback=lambda: Fallback(monitor=objective, rule="hyperband", min_runs=min_runs),
+    )
+
+
+@register("hpx_bo_hyperband_min1")
+def hpx_bo_hyperband_min1(
+    table: CurveTable, budget_epochs: int, seed: int, objective: str
+) -> Trace:
+    """`hpx_bo_hyperband` with `min_runs=1`: a run is judged as soon as one other
+    comparable run reached its rung (it must be the better of the two to go on)."""
+    from keras_hpx import BayesianOracle
+
+    return _stopped_by(
+        BayesianOracle, table, budget_epochs, seed, objective, "hyperband", min_runs=1
     )
 
 
@@ -389,3 +416,230 @@ DEFAULT_METHODS = [
     "optuna_tpe_hyperband",
     "optuna_tpe_sha",
 ]
+
+
+def _model_vouches(
+    oracle: Any, trial: Any, curve: dict[int, float], sign: float, refit: bool = True
+) -> float:
+    """Experiment: the probability, under the oracle's multi-fidelity model, that the
+    running `trial` (its partial `curve` included) ends better than the best final
+    score the model predicts among the tried configurations."""
+    import numpy as np
+    from scipy.stats import norm
+
+    from keras_hpx.bayes.fidelity import TrainingRun, budget_points
+    from keras_hpx.bayes.optimizer import _encode
+    from keras_hpx.bayes.transforms import clean_scores
+    from keras_hpx.space_encoder import SpaceEncoder
+
+    obs = oracle.observations()
+    if obs.runs is None:
+        return 0.0
+    space = oracle.space
+    values = space.active_values(trial.hyperparameters.values)
+    observed = [*obs.observed, (values, None)]
+    runs = [*obs.runs, TrainingRun({e: sign * v for e, v in curve.items()}, stopped=True)]
+    enc = SpaceEncoder(space)
+    X, keep = _encode(enc, [v for v, _ in observed])
+    scores = [observed[i][1] for i in keep]
+    kept = [runs[i] for i in keep]
+    # The running trial's score is its best so far (a low-fidelity observation).
+    scores[-1] = min(sign * v for v in curve.values())
+    rows, budgets, vals = budget_points(scores, kept)
+    opt = oracle.optimizer
+    Xa = np.column_stack([X[rows], budgets])
+    warm = opt.warm_starts.get("score+budget")
+    if refit or warm is None or np.size(warm.lengthscales) != Xa.shape[1]:
+        gp, _ = opt._fit(Xa, clean_scores(list(vals)), "score+budget", enc)
+    else:  # the last proposal's hyperparameters, conditioned on today's data
+        from keras_hpx.bayes.transforms import warp_scores
+
+        y = warp_scores(clean_scores(list(vals)))
+        gp = opt._gaussian_process()
+        gp.params = warm
+        gp.y_mean, gp.y_std = float(np.mean(y)), float(np.std(y)) or 1.0
+        gp.condition(Xa, gp.standardize(y))
+    full = np.column_stack([X, np.ones(len(X))])
+    mean, var = gp.predict(full)
+    best = float(np.min(mean[:-1]))
+    return float(norm.cdf((best - mean[-1]) / np.sqrt(max(var[-1], 1e-12))))
+
+
+def _vouched(threshold: float, refit: bool = True) -> Any:
+    from keras_hpx import WeakTrialStopping
+
+    class Vouched(WeakTrialStopping):
+        def _final_epoch_kept(self, epoch: int, decision: Any) -> Any:
+            import dataclasses
+
+            decision = super()._final_epoch_kept(epoch, decision)
+            if not decision.stop or self._ctx is None:
+                return decision
+            oracle = self._ctx.oracle
+            trial = oracle.trials[self._ctx.trial_id]
+            sign = 1.0 if self._direction == "min" else -1.0
+            p = _model_vouches(oracle, trial, self._curve, sign, refit)
+            if p < threshold:
+                return decision
+            return dataclasses.replace(decision, stop=False, reason=f"model vouches: {p:.3f}")
+
+    return Vouched
+
+
+@register("hpx_bo_hyperband_vouch")
+def hpx_bo_hyperband_vouch(
+    table: CurveTable, budget_epochs: int, seed: int, objective: str
+) -> Trace:
+    """Experiment: `hpx_bo_hyperband` where a stop of a model-proposed trial is vetoed
+    when the model gives it at least a 20% chance to end best."""
+    from keras_hpx import BayesianOracle
+
+    return run_oracle(
+        table,
+        _hpx(BayesianOracle, table, seed),
+        budget_epochs,
+        objective,
+        make_callback=lambda: _vouched(0.2)(monitor=objective, rule="hyperband"),
+    )
+
+
+@register("hpx_bo_hyperband_vouch_fast")
+def hpx_bo_hyperband_vouch_fast(
+    table: CurveTable, budget_epochs: int, seed: int, objective: str
+) -> Trace:
+    """`hpx_bo_hyperband_vouch` with the last proposal's model hyperparameters (no refit)."""
+    from keras_hpx import BayesianOracle
+
+    return run_oracle(
+        table,
+        _hpx(BayesianOracle, table, seed),
+        budget_epochs,
+        objective,
+        make_callback=lambda: _vouched(0.2, refit=False)(monitor=objective, rule="hyperband"),
+    )
+
+
+@register("hpx_bo_hyperband_vouch50")
+def hpx_bo_hyperband_vouch50(
+    table: CurveTable, budget_epochs: int, seed: int, objective: str
+) -> Trace:
+    """`hpx_bo_hyperband_vouch_fast` vetoing only at a 50% chance or more."""
+    from keras_hpx import BayesianOracle
+
+    return run_oracle(
+        table,
+        _hpx(BayesianOracle, table, seed),
+        budget_epochs,
+        objective,
+        make_callback=lambda: _vouched(0.5, refit=False)(monitor=objective, rule="hyperband"),
+    )
+
+
+def _reproposing(escalate: bool, to_last: bool = False) -> tuple[Any, Any]:
+    """Experiment: a `BayesianOracle` whose model may propose a configuration again when
+    every run of it was stopped early, and (with `escalate`) a `WeakTrialStopping` that
+    places such a rerun one bracket more patient than its last run."""
+    from keras_hpx import BayesianOracle, WeakTrialStopping
+    from keras_hpx.oracles.bayesian import ProposalSource
+
+    class Reproposing(BayesianOracle):
+        def _stopped_only(self) -> set:
+            stopped, other = set(), set()
+            for tid in self.start_order:
+                trial = self.trials.get(tid)
+                if trial is None:
+                    continue
+                key = self.space.key(trial.hyperparameters.values)
+                if trial.status != "RUNNING" and self.early_stop(tid) is not None:
+                    stopped.add(key)
+                else:
+                    other.add(key)
+            return stopped - other
+
+        def propose(self, trial_id: str) -> dict | None:
+            obs = self.observations()
+            n_finite = sum(1 for _, s in obs.observed if s is not None)
+            if obs.runs is None or len(self.start_order) < self.initial_points() or n_finite < 2:
+                return super().propose(trial_id)
+            free = self._stopped_only()
+            values = self.optimizer.suggest(
+                self.space,
+                obs.observed,
+                self.rng_for(2, len(self.start_order)),
+                pending=obs.pending,
+                excluded=obs.excluded - free,
+                runs=obs.runs,
+            )
+            if values is not None and self.space.key(values) in free:
+                self.last_proposal = ProposalSource.MODEL
+                return values
+            return super().propose(trial_id)
+
+    class Escalating(WeakTrialStopping):
+        def _place(self, key: str) -> None:
+            super()._place(key)
+            ctx = self._ctx
+            if not escalate or ctx is None:
+                return
+            oracle = ctx.oracle
+            mine = oracle.space.key(oracle.trials[ctx.trial_id].hyperparameters.values)
+            before = [
+                self.rule.bracket(tid)
+                for tid, t in oracle.trials.items()
+                if tid != ctx.trial_id and oracle.space.key(t.hyperparameters.values) == mine
+            ]
+            if before and not hasattr(self.rule, "brackets"):  # one bracket: never stopped
+                from keras_hpx.stopping import SuccessiveHalvingRule
+
+                self._judge = SuccessiveHalvingRule(min_steps=10**6)
+            elif before:
+                last = self.rule.brackets - 1
+                self.bracket = last if to_last else min(max(max(before) + 1, self.bracket), last)
+                self._judge = self.rule.in_bracket(self.bracket)
+
+    return Reproposing, Escalating
+
+
+@register("hpx_bo_hyperband_again")
+def hpx_bo_hyperband_again(
+    table: CurveTable, budget_epochs: int, seed: int, objective: str
+) -> Trace:
+    """Experiment: `hpx_bo_hyperband` where the model may propose a stopped configuration
+    again, and the rerun is judged one bracket more patiently."""
+    oracle, callback = _reproposing(escalate=True)
+    return run_oracle(
+        table,
+        _hpx(oracle, table, seed),
+        budget_epochs,
+        objective,
+        make_callback=lambda: callback(monitor=objective, rule="hyperband"),
+    )
+
+
+@register("hpx_bo_hyperband_again_last")
+def hpx_bo_hyperband_again_last(
+    table: CurveTable, budget_epochs: int, seed: int, objective: str
+) -> Trace:
+    """`hpx_bo_hyperband_again` with every rerun in the never-stopped bracket."""
+    oracle, callback = _reproposing(escalate=True, to_last=True)
+    return run_oracle(
+        table,
+        _hpx(oracle, table, seed),
+        budget_epochs,
+        objective,
+        make_callback=lambda: callback(monitor=objective, rule="hyperband"),
+    )
+
+
+@register("hpx_bo_asha_again")
+def hpx_bo_asha_again(table: CurveTable, budget_epochs: int, seed: int, objective: str) -> Trace:
+    """Experiment: `hpx_bo_asha` where the model may propose a stopped configuration again,
+    and the rerun is never stopped."""
+    oracle, callback = _reproposing(escalate=True)
+    return run_oracle(
+        table,
+        _hpx(oracle, table, seed),
+        budget_epochs,
+        objective,
+        make_callback=lambda: callback(monitor=objective, rule="asha"),
+    )

@@ -54,7 +54,7 @@ from keras_hpx.callbacks import heartbeat
 from keras_hpx.callbacks._context import TunerContext, find_tuner_context
 from keras_hpx.checks import check_bool, check_choice, check_int, invalid
 from keras_hpx.direction import resolve_direction
-from keras_hpx.records import STOPPED_AT_EPOCH, STOPPED_EARLY, EarlyStop
+from keras_hpx.records import STOPPED_AT_EPOCH, STOPPED_EARLY, EarlyStop, Status
 from keras_hpx.stopping.pareto_rule import ParetoSuccessiveHalving
 from keras_hpx.stopping.rules import Decision, StoppingRule, SuccessiveHalvingRule, get_rule
 from keras_hpx.stopping.store import CurveStore, FileStore, get_store
@@ -135,6 +135,12 @@ class WeakTrialStopping(keras.callbacks.Callback):
             with one bracket).
         compared_with: The ids of the runs (trial ids when the oracle holds the
             curves, else store run ids) the last decision looked at.
+        rerun_of: Under a tuner, the trial whose configuration the current run
+            reruns, or `None`. A trial with the hyperparameters of another trial
+            that was stopped early is a rerun the oracle asked for
+            (`BayesianOracle(rerun_stopped=True)`, once its model still ranks the
+            configuration first): it is never stopped. Read from the oracle (over
+            gRPC too) at the first stop the rule decides; `None` until then.
     """
 
     def __init__(
@@ -188,6 +194,8 @@ class WeakTrialStopping(keras.callbacks.Callback):
         self._direction: str | None = None
         self._objectives: list[str] = []
         self.compared_with: list[str] = []
+        self.rerun_of: str | None = None
+        self._rerun_checked = False
         # Several objectives (`_start_pareto`): the rule, each objective's direction,
         # and this run's curve of each.
         self._pareto: ParetoSuccessiveHalving | None = None
@@ -227,6 +235,44 @@ class WeakTrialStopping(keras.callbacks.Callback):
         if self.bracket:
             assert self.run_id is not None  # set just before
             self.store.place(self.run_id, self.bracket)
+
+    def _is_rerun(self) -> bool:
+        """Whether this trial reruns a configuration stopped early before (read once, at
+        the first stop the rule decides; sets `rerun_of`)."""
+        if self._ctx is None:
+            return False
+        if not self._rerun_checked:
+            self._rerun_checked = True
+            self.rerun_of = self._stopped_before(self._ctx)
+        return self.rerun_of is not None
+
+    def _stopped_before(self, ctx: TunerContext) -> str | None:
+        """The id of another trial with this trial's hyperparameters that was stopped
+        early, or `None`. A keras-hpx oracle proposes a configuration again only after
+        its runs were all stopped (`BayesianOracle(rerun_stopped=True)`): such a rerun
+        is not judged again. Read from the oracle (over gRPC too); `None` if it cannot
+        be read."""
+        from keras_hpx.oracles.base import HpxOracle  # imports Keras Tuner: under a tuner only
+
+        oracle, trial_id = ctx.oracle, str(ctx.trial_id)
+        try:
+            if isinstance(oracle, HpxOracle):  # in this process
+                return oracle.stopped_twin(trial_id)
+            trials = oracle.get_best_trials(_ALL_TRIALS)  # any oracle, also over gRPC
+        except Exception as err:
+            self._warn_once(
+                "twin",
+                f"WeakTrialStopping could not read trials from the oracle "
+                f"({type(err).__name__}: {err}); this run is judged as a first run.",
+            )
+            return None
+        mine = _tuned_values(ctx.trial)
+        for trial in trials:
+            if str(trial.trial_id) == trial_id or _tuned_values(trial) != mine:
+                continue
+            if trial.status != Status.RUNNING and trial.metrics.exists(STOPPED_AT_EPOCH):
+                return str(trial.trial_id)
+        return None
 
     def _resolve_direction(self, logs: dict) -> str:
         """`mode`, or for `"auto"` the direction by the one rule of `keras_hpx.direction`.
@@ -278,6 +324,13 @@ class WeakTrialStopping(keras.callbacks.Callback):
                 self._curve, self._references(report, epoch), epoch, mode=self._direction
             ),
         )
+        if decision.stop and self._is_rerun():
+            decision = dataclasses.replace(
+                decision,
+                stop=False,
+                reason=f"{decision.reason}; not stopped: a rerun of trial {self.rerun_of}'s "
+                "configuration, which was stopped early (the oracle proposed it again)",
+            )
         self.decision = decision
         stop = self._early_stop(epoch, decision) if decision.stop else None
         if report:
@@ -606,3 +659,9 @@ def _multi_objective_error(monitor: str, objectives: list[str]) -> Exception:
         "(successive halving by non-dominated rank, judged on every objective), with store=None and "
         "report_to_oracle=True, or leave WeakTrialStopping out."
     )
+
+
+def _tuned_values(trial: Any) -> dict:
+    """A trial's hyperparameter values without Keras Tuner's own (`tuner/...`)."""
+    values = getattr(getattr(trial, "hyperparameters", None), "values", None) or {}
+    return {k: v for k, v in values.items() if not str(k).startswith("tuner/")}

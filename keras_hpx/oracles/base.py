@@ -719,6 +719,28 @@ class HpxOracle(keras_tuner.Oracle):
         return self._early_stops.get(str(trial_id))
 
     @kta.synchronized
+    def stopped_twin(self, trial_id: str) -> str | None:
+        """Another trial with the same configuration as `trial_id` that ended stopped
+        early, or `None`: when it exists, `trial_id` is a rerun (`BayesianOracle(
+        rerun_stopped=True)`), which `WeakTrialStopping` does not judge again."""
+        trial = self.trials.get(str(trial_id))
+        if trial is None:
+            return None
+        key = self.space.key(trial.hyperparameters.values)
+        for other_id in self.start_order:
+            other = self.trials.get(other_id)
+            if (
+                other is None
+                or other_id == str(trial_id)
+                or other.status == Status.RUNNING
+                or self.early_stop(other_id) is None
+            ):
+                continue
+            if self.space.key(other.hyperparameters.values) == key:
+                return str(other_id)
+        return None
+
+    @kta.synchronized
     def curves(self, metric: str, exclude: str | None = None) -> dict[str, dict[int, float]]:
         """Per-step curves of `metric` of every trial that reported it, kept as reports arrive.
 

@@ -48,6 +48,8 @@ class ProposalSource(str, enum.Enum):
     """The Gaussian-process model."""
     RANDOM = "random"
     """The initial design's sampler, after the model failed or found nothing new."""
+    RERUN = "rerun"
+    """The model, again, for a configuration whose every run was stopped early."""
 
 
 class Observations(NamedTuple):
@@ -142,6 +144,14 @@ class BayesianOracle(HpxOracle):
             (`keras_hpx.bayes.fidelity`). Only when some trial was stopped
             early: searches whose trials all run to the end are unchanged.
             Defaults to `True`.
+        rerun_stopped: With the multi-fidelity model in use, a configuration
+            whose every run was stopped early stays a candidate of the model
+            (never of the initial design): proposed again only when the model,
+            knowing its early scores, still ranks it first. `WeakTrialStopping`
+            trains such a rerun to the end, so an early cut is not final: a
+            slow starter the rule stopped once can still show its full score.
+            At most one rerun per configuration (a run trained to the end
+            excludes it for good). Defaults to `True`.
         alpha: Keras Tuner's `BayesianOptimizationOracle` argument (the noise
             added to the GP's diagonal), accepted for drop-in use: mapped to the
             GP's noise floor (`min_noise`); the noise above it is still fitted.
@@ -169,6 +179,7 @@ class BayesianOracle(HpxOracle):
         initial_sampler: str | Sampler = "sobol",
         optimizer: BayesianOptimizer | None = None,
         multi_fidelity: bool = True,
+        rerun_stopped: bool = True,
         alpha: float | None = None,
         beta: float | None = None,
         seed: int | None = None,
@@ -178,6 +189,7 @@ class BayesianOracle(HpxOracle):
         # Validate before any state exists (errors name the argument).
         check_int("num_initial_points", num_initial_points, 1, allow_none=True)
         check_bool("multi_fidelity", multi_fidelity)
+        check_bool("rerun_stopped", rerun_stopped)
         get_sampler(initial_sampler, 0, argument="initial_sampler")
         optimizer = _build_optimizer(optimizer, acquisition, kernel, xi, kappa, alpha, beta)
         super().__init__(
@@ -189,6 +201,7 @@ class BayesianOracle(HpxOracle):
         )
         self.num_initial_points = num_initial_points
         self.multi_fidelity = multi_fidelity
+        self.rerun_stopped = rerun_stopped
         self.optimizer = optimizer
         self.sampler_name = (
             initial_sampler if isinstance(initial_sampler, str) else type(initial_sampler).__name__
@@ -267,6 +280,25 @@ class BayesianOracle(HpxOracle):
         stopped = any(r is not None and r.stopped for r in runs)
         return Observations(observed, pending, excluded, runs if stopped else None)
 
+    def stopped_only(self) -> set:
+        """`Space.key`s of the configurations whose every trial was stopped early (none
+        running, none trained to the end, none failed): the ones `rerun_stopped` lets the
+        model propose again."""
+        space = self.space
+        stopped: set = set()
+        other: set = set()
+        for trial_id in self.start_order:
+            trial = self.trials.get(trial_id)
+            if trial is None or trial_id in self.damaged_trials:
+                continue
+            key = space.key(trial.hyperparameters.values)
+            ended = trial.status in (Status.COMPLETED, Status.STOPPED)
+            if ended and self.early_stop(trial_id) is not None:
+                stopped.add(key)
+            else:
+                other.add(key)
+        return stopped - other
+
     def _learning_curves(self) -> dict[str, dict[int, float]] | None:
         """The objective's per-epoch curves when the model should see them (one
         objective, `multi_fidelity`, some trial stopped early), else `None`."""
@@ -289,13 +321,14 @@ class BayesianOracle(HpxOracle):
             self.last_proposal = ProposalSource.INITIAL
             return self.initial_design.next(space, self.is_tried)
         rng = self.rng_for(2, len(self.start_order))
+        rerunnable = self.stopped_only() if self.rerun_stopped and obs.runs is not None else set()
         try:
             values = self.optimizer.suggest(
                 space,
                 obs.observed,
                 rng,
                 pending=obs.pending,
-                excluded=obs.excluded,
+                excluded=obs.excluded - rerunnable,
                 runs=obs.runs,
             )
         except Exception as e:  # the model must never end the search: fall back to random
@@ -303,6 +336,9 @@ class BayesianOracle(HpxOracle):
                 f"BayesianOracle: the model failed ({e!r}); proposing at random.", stacklevel=2
             )
             values = None
+        if values is not None and space.key(values) in rerunnable:
+            self.last_proposal = ProposalSource.RERUN
+            return values
         if values is not None and not self.is_tried(values):
             self.last_proposal = ProposalSource.MODEL
             return values
@@ -324,6 +360,7 @@ class BayesianOracle(HpxOracle):
                 name: _params_to_dict(params) for name, params in self.optimizer.warm_starts.items()
             },
             "multi_fidelity": self.multi_fidelity,
+            "rerun_stopped": self.rerun_stopped,
         }
         return state
 
@@ -352,6 +389,8 @@ class BayesianOracle(HpxOracle):
         self.initial_design = PointSource(sampler, self.seed, draws=int(draws))
         if "multi_fidelity" in saved:
             self.multi_fidelity = bool(saved["multi_fidelity"])
+        if "rerun_stopped" in saved:
+            self.rerun_stopped = bool(saved["rerun_stopped"])
         warm = saved.get("warm_starts")
         if not isinstance(warm, dict):  # 0.1.0 and early 0.2.0: the one model's fit
             warm = {"score": saved.get("warm_start")}

@@ -63,7 +63,13 @@ class Recording(WeakTrialStopping):
     def on_epoch_end(self, epoch, logs=None):
         super().on_epoch_end(epoch, logs)
         Recording.log.append(
-            {"epoch": epoch, "direction": self._direction, "compared": list(self.compared_with)}
+            {
+                "epoch": epoch,
+                "direction": self._direction,
+                "compared": list(self.compared_with),
+                "rerun_of": self.rerun_of,
+                "reason": self.decision.reason if self.decision is not None else "",
+            }
         )
 
 
@@ -193,3 +199,52 @@ def test_the_tuners_objective_comes_before_the_name(tmp_path):
     Recording.log = []
     search(oracle, tmp_path / "c", Recording(monitor="loss", rule="threshold"), epochs=2)
     assert [r["direction"] for r in Recording.log] == ["min", "min"]
+
+
+# ----- a rerun of a configuration stopped early ---------------------------------------------
+
+
+def _sequence(base):
+    """`base` (an oracle class) proposing the learning rates GOOD, BAD, BAD: the third trial
+    repeats the second's configuration, as `BayesianOracle(rerun_stopped=True)` may."""
+
+    rates = [GOOD, BAD, BAD]
+
+    class Sequence(base):
+        proposed = 0
+
+        def _next(self):
+            self.proposed += 1
+            return {"lr": rates[self.proposed - 1]} if self.proposed <= len(rates) else None
+
+        def propose(self, trial_id):  # ours: `HpxOracle.populate_space` asks `propose`
+            return self._next()
+
+        def populate_space(self, trial_id):
+            if isinstance(self, RandomOracle):
+                return super().populate_space(trial_id)
+            values = self._next()  # Keras Tuner's
+            return {"status": "RUNNING", "values": values} if values else {"status": "STOPPED"}
+
+    return Sequence
+
+
+@pytest.mark.parametrize("base", [RandomOracle, kt.oracles.RandomSearchOracle])
+def test_a_rerun_of_a_stopped_configuration_is_not_stopped_again(tmp_path, base):
+    """In our oracle (read in this process) and in Keras Tuner's (read with
+    `get_best_trials`, as over gRPC): the BAD learning rate is stopped at its first
+    judgement, then trains to the end when it is proposed again."""
+    oracle = _sequence(base)(objective=kt.Objective("val_loss", "min"), max_trials=3, seed=0)
+    stopper = Recording(monitor="val_loss", rule="asha", min_runs=1)
+    search(oracle, tmp_path, stopper)
+    first, second, third = (oracle.trials[t] for t in sorted(oracle.trials))
+    assert [t.hyperparameters.values["lr"] for t in (first, second, third)] == [GOOD, BAD, BAD]
+    epochs = [len(t.metrics.get_history("val_loss")) for t in (first, second, third)]
+    assert epochs == [EPOCHS, 1, EPOCHS]  # stopped at its first rung, then not again
+    assert second.metrics.exists(STOPPED_AT_EPOCH)
+    assert not third.metrics.exists(STOPPED_AT_EPOCH)
+    # Keras Tuner runs a copy of the callback per trial: what each copy saw, in order.
+    third_run = Recording.log[-EPOCHS:]
+    assert [r["rerun_of"] for r in Recording.log[: EPOCHS + 1]] == [None] * (EPOCHS + 1)
+    assert any(r["rerun_of"] == second.trial_id for r in third_run)
+    assert any("not stopped: a rerun of trial" in r["reason"] for r in third_run)

@@ -293,3 +293,81 @@ def test_multi_fidelity_off_or_no_stop_models_final_scores_only(tmp_path):
 def test_multi_fidelity_must_be_a_bool():
     with pytest.raises(TypeError, match="Received: multi_fidelity='yes'"):
         BayesianOracle(objective="val_loss", multi_fidelity="yes")
+
+
+def _three_points():
+    hp = kt.HyperParameters()
+    hp.Choice("x", [0.2, 0.5, 0.8])
+    return hp
+
+
+def _run_all(oracle, stop_first_of):
+    """Drives the search to its end; the first run of `x == stop_first_of` is stopped after
+    one epoch, every other run trains its 9 epochs. Returns the trials in start order."""
+    seen = set()
+    for _ in range(10):
+        trial = oracle.create_trial("worker0")
+        if trial.status != "RUNNING":
+            break
+        x = trial.hyperparameters.values["x"]
+        stop = x == stop_first_of and x not in seen
+        seen.add(x)
+        for epoch in range(1 if stop else 9):
+            metrics = {"val_loss": _epoch_loss(x, epoch)}
+            if stop:
+                metrics.update(EarlyStop(step=epoch, rule="asha").to_metrics())
+            oracle.update_trial(trial.trial_id, metrics, step=epoch)
+        trial.status = "COMPLETED"
+        oracle.end_trial(trial)
+    return [oracle.trials[t] for t in oracle.start_order]
+
+
+@pytest.mark.parametrize("rerun", [True, False])
+def test_a_configuration_stopped_early_can_be_rerun_once(tmp_path, rerun):
+    oracle = _oracle(
+        tmp_path,
+        _three_points(),
+        objective=kt.Objective("val_loss", "min"),
+        max_trials=10,
+        num_initial_points=2,
+        rerun_stopped=rerun,
+    )
+    trials = _run_all(oracle, stop_first_of=0.8)  # the slow starter that ends best
+    xs = [t.hyperparameters.values["x"] for t in trials]
+    assert sorted(set(xs)) == [0.2, 0.5, 0.8]
+    assert oracle.search_end is not None and "exhausted" in oracle.search_end.reason
+    if not rerun:
+        assert len(trials) == 3  # each configuration once: the stopped one for good
+        return
+    # The stopped configuration ran a second time (proposed by the model), and only it.
+    assert len(trials) == 4 and xs.count(0.8) == 2
+    first, second = [t for t in trials if t.hyperparameters.values["x"] == 0.8]
+    assert oracle.early_stop(first.trial_id) is not None
+    assert oracle.early_stop(second.trial_id) is None
+    assert oracle.stopped_twin(second.trial_id) == first.trial_id
+    assert oracle.stopped_twin(first.trial_id) is None  # its twin was not stopped
+    assert oracle.stopped_only() == set()  # trained to the end once: excluded for good
+
+
+def test_only_configurations_whose_every_run_was_stopped_are_rerunnable(tmp_path):
+    oracle = _oracle(
+        tmp_path,
+        _three_points(),
+        objective=kt.Objective("val_loss", "min"),
+        max_trials=2,
+        num_initial_points=2,
+    )
+    _drive_with_stops(oracle, 2, lambda i, x: 1 if i == 0 else None)
+    space = Space.from_keras_tuner(_three_points())
+    first, second = (oracle.trials[t] for t in oracle.start_order)
+    assert oracle.stopped_only() == {space.key(first.hyperparameters.values)}
+    assert oracle.stopped_twin(first.trial_id) is None
+    # Saved and restored with the search.
+    again = _oracle(tmp_path, _three_points(), name="o2", rerun_stopped=False)
+    again.set_state(oracle.get_state())
+    assert again.rerun_stopped is True
+
+
+def test_rerun_stopped_must_be_a_bool():
+    with pytest.raises(TypeError, match="Received: rerun_stopped=1"):
+        BayesianOracle(objective="val_loss", rerun_stopped=1)
