@@ -77,6 +77,11 @@ def _hpx(
     )
 
 
+# The variants after the defaults were measured before `rerun_stopped` existed (it is on by
+# default): they turn it off, so they give the trials that docs/benchmarks.md reports.
+BEFORE_RERUNS: dict[str, Any] = {"rerun_stopped": False}
+
+
 def _stopped_by(
     oracle_class: Any,
     table: CurveTable,
@@ -143,6 +148,23 @@ def hpx_bo_hyperband(table: CurveTable, budget_epochs: int, seed: int, objective
     return _bo_hyperband(table, budget_epochs, seed, objective)
 
 
+@register("hpx_bo_hyperband_norerun")
+def hpx_bo_hyperband_norerun(
+    table: CurveTable, budget_epochs: int, seed: int, objective: str
+) -> Trace:
+    """`hpx_bo_hyperband` with `BayesianOracle(rerun_stopped=False)`: a stopped configuration
+    is never proposed again (the default before reruns)."""
+    return _bo_hyperband(table, budget_epochs, seed, objective, **BEFORE_RERUNS)
+
+
+@register("hpx_bo_asha_norerun")
+def hpx_bo_asha_norerun(table: CurveTable, budget_epochs: int, seed: int, objective: str) -> Trace:
+    """`hpx_bo_asha` with `BayesianOracle(rerun_stopped=False)`."""
+    from keras_hpx import BayesianOracle
+
+    return _stopped_by(BayesianOracle, table, budget_epochs, seed, objective, "asha", BEFORE_RERUNS)
+
+
 def _hyperband_comparing(compares: Callable[[int, int], bool]) -> Any:
     """`HyperbandRule()` with another choice of which brackets a run is compared with."""
     from keras_hpx.stopping import HyperbandRule
@@ -162,7 +184,7 @@ def hpx_bo_hyperband_within(
     from keras_hpx import BayesianOracle
 
     rule = _hyperband_comparing(lambda bracket, other: other == bracket)
-    return _stopped_by(BayesianOracle, table, budget_epochs, seed, objective, rule)
+    return _stopped_by(BayesianOracle, table, budget_epochs, seed, objective, rule, BEFORE_RERUNS)
 
 
 @register("hpx_bo_hyperband_shared")
@@ -173,7 +195,7 @@ def hpx_bo_hyperband_shared(
     from keras_hpx import BayesianOracle
 
     rule = _hyperband_comparing(lambda bracket, other: True)
-    return _stopped_by(BayesianOracle, table, budget_epochs, seed, objective, rule)
+    return _stopped_by(BayesianOracle, table, budget_epochs, seed, objective, rule, BEFORE_RERUNS)
 
 
 def _hyperband_in_cycles() -> Any:
@@ -215,7 +237,13 @@ def hpx_bo_hyperband_cycles(
     from keras_hpx import BayesianOracle
 
     return _stopped_by(
-        BayesianOracle, table, budget_epochs, seed, objective, _hyperband_in_cycles()
+        BayesianOracle,
+        table,
+        budget_epochs,
+        seed,
+        objective,
+        _hyperband_in_cycles(),
+        BEFORE_RERUNS,
     )
 
 
@@ -240,7 +268,9 @@ def hpx_bo_hyperband_warm9(
     """`hpx_bo_hyperband` with the first 9 trials in bracket 0."""
     from keras_hpx import BayesianOracle
 
-    return _stopped_by(BayesianOracle, table, budget_epochs, seed, objective, _hyperband_warm(9))
+    return _stopped_by(
+        BayesianOracle, table, budget_epochs, seed, objective, _hyperband_warm(9), BEFORE_RERUNS
+    )
 
 
 @register("hpx_bo_hyperband_fallback")
@@ -281,7 +311,7 @@ def _fallback(
 
     return run_oracle(
         table,
-        _hpx(BayesianOracle, table, seed),
+        _hpx(BayesianOracle, table, seed, **BEFORE_RERUNS),
         budget_epochs,
         objective,
         make_callback=lambda: Fallback(monitor=objective, rule="hyperband", min_runs=min_runs),
@@ -297,7 +327,14 @@ def hpx_bo_hyperband_min1(
     from keras_hpx import BayesianOracle
 
     return _stopped_by(
-        BayesianOracle, table, budget_epochs, seed, objective, "hyperband", min_runs=1
+        BayesianOracle,
+        table,
+        budget_epochs,
+        seed,
+        objective,
+        "hyperband",
+        BEFORE_RERUNS,
+        min_runs=1,
     )
 
 
@@ -326,7 +363,9 @@ def hpx_bo_hyperband_init5(
     table: CurveTable, budget_epochs: int, seed: int, objective: str
 ) -> Trace:
     """`hpx_bo_hyperband` with `num_initial_points=5`."""
-    return _bo_hyperband(table, budget_epochs, seed, objective, num_initial_points=5)
+    return _bo_hyperband(
+        table, budget_epochs, seed, objective, num_initial_points=5, **BEFORE_RERUNS
+    )
 
 
 @register("hpx_random_hyperband")
@@ -496,7 +535,7 @@ def hpx_bo_hyperband_vouch(
 
     return run_oracle(
         table,
-        _hpx(BayesianOracle, table, seed),
+        _hpx(BayesianOracle, table, seed, **BEFORE_RERUNS),
         budget_epochs,
         objective,
         make_callback=lambda: _vouched(0.2)(monitor=objective, rule="hyperband"),
@@ -512,7 +551,7 @@ def hpx_bo_hyperband_vouch_fast(
 
     return run_oracle(
         table,
-        _hpx(BayesianOracle, table, seed),
+        _hpx(BayesianOracle, table, seed, **BEFORE_RERUNS),
         budget_epochs,
         objective,
         make_callback=lambda: _vouched(0.2, refit=False)(monitor=objective, rule="hyperband"),
@@ -528,118 +567,8 @@ def hpx_bo_hyperband_vouch50(
 
     return run_oracle(
         table,
-        _hpx(BayesianOracle, table, seed),
+        _hpx(BayesianOracle, table, seed, **BEFORE_RERUNS),
         budget_epochs,
         objective,
         make_callback=lambda: _vouched(0.5, refit=False)(monitor=objective, rule="hyperband"),
-    )
-
-
-def _reproposing(escalate: bool, to_last: bool = False) -> tuple[Any, Any]:
-    """Experiment: a `BayesianOracle` whose model may propose a configuration again when
-    every run of it was stopped early, and (with `escalate`) a `WeakTrialStopping` that
-    places such a rerun one bracket more patient than its last run."""
-    from keras_hpx import BayesianOracle, WeakTrialStopping
-    from keras_hpx.oracles.bayesian import ProposalSource
-
-    class Reproposing(BayesianOracle):
-        def _stopped_only(self) -> set:
-            stopped, other = set(), set()
-            for tid in self.start_order:
-                trial = self.trials.get(tid)
-                if trial is None:
-                    continue
-                key = self.space.key(trial.hyperparameters.values)
-                if trial.status != "RUNNING" and self.early_stop(tid) is not None:
-                    stopped.add(key)
-                else:
-                    other.add(key)
-            return stopped - other
-
-        def propose(self, trial_id: str) -> dict | None:
-            obs = self.observations()
-            n_finite = sum(1 for _, s in obs.observed if s is not None)
-            if obs.runs is None or len(self.start_order) < self.initial_points() or n_finite < 2:
-                return super().propose(trial_id)
-            free = self._stopped_only()
-            values = self.optimizer.suggest(
-                self.space,
-                obs.observed,
-                self.rng_for(2, len(self.start_order)),
-                pending=obs.pending,
-                excluded=obs.excluded - free,
-                runs=obs.runs,
-            )
-            if values is not None and self.space.key(values) in free:
-                self.last_proposal = ProposalSource.MODEL
-                return values
-            return super().propose(trial_id)
-
-    class Escalating(WeakTrialStopping):
-        def _place(self, key: str) -> None:
-            super()._place(key)
-            ctx = self._ctx
-            if not escalate or ctx is None:
-                return
-            oracle = ctx.oracle
-            mine = oracle.space.key(oracle.trials[ctx.trial_id].hyperparameters.values)
-            before = [
-                self.rule.bracket(tid)
-                for tid, t in oracle.trials.items()
-                if tid != ctx.trial_id and oracle.space.key(t.hyperparameters.values) == mine
-            ]
-            if before and not hasattr(self.rule, "brackets"):  # one bracket: never stopped
-                from keras_hpx.stopping import SuccessiveHalvingRule
-
-                self._judge = SuccessiveHalvingRule(min_steps=10**6)
-            elif before:
-                last = self.rule.brackets - 1
-                self.bracket = last if to_last else min(max(max(before) + 1, self.bracket), last)
-                self._judge = self.rule.in_bracket(self.bracket)
-
-    return Reproposing, Escalating
-
-
-@register("hpx_bo_hyperband_again")
-def hpx_bo_hyperband_again(
-    table: CurveTable, budget_epochs: int, seed: int, objective: str
-) -> Trace:
-    """Experiment: `hpx_bo_hyperband` where the model may propose a stopped configuration
-    again, and the rerun is judged one bracket more patiently."""
-    oracle, callback = _reproposing(escalate=True)
-    return run_oracle(
-        table,
-        _hpx(oracle, table, seed),
-        budget_epochs,
-        objective,
-        make_callback=lambda: callback(monitor=objective, rule="hyperband"),
-    )
-
-
-@register("hpx_bo_hyperband_again_last")
-def hpx_bo_hyperband_again_last(
-    table: CurveTable, budget_epochs: int, seed: int, objective: str
-) -> Trace:
-    """`hpx_bo_hyperband_again` with every rerun in the never-stopped bracket."""
-    oracle, callback = _reproposing(escalate=True, to_last=True)
-    return run_oracle(
-        table,
-        _hpx(oracle, table, seed),
-        budget_epochs,
-        objective,
-        make_callback=lambda: callback(monitor=objective, rule="hyperband"),
-    )
-
-
-@register("hpx_bo_asha_again")
-def hpx_bo_asha_again(table: CurveTable, budget_epochs: int, seed: int, objective: str) -> Trace:
-    """Experiment: `hpx_bo_asha` where the model may propose a stopped configuration again,
-    and the rerun is never stopped."""
-    oracle, callback = _reproposing(escalate=True)
-    return run_oracle(
-        table,
-        _hpx(oracle, table, seed),
-        budget_epochs,
-        objective,
-        make_callback=lambda: callback(monitor=objective, rule="asha"),
     )
