@@ -18,6 +18,22 @@ import numpy as np  # noqa: E402
 from keras_hpx import BayesianOracle, RandomOracle, WeakTrialStopping  # noqa: E402
 
 LOG = []
+BAD = 1e-7  # a learning rate that does not learn
+
+
+class RerunOracle(RandomOracle):
+    """Proposes lr 0.03, 0.01 and BAD, then BAD again once its first run ended stopped
+    early: the rerun that `BayesianOracle(rerun_stopped=True)` may propose (IDLE until
+    then)."""
+
+    def propose(self, trial_id):
+        rates = [self.trials[t].hyperparameters.values["lr"] for t in self.start_order]
+        if len(rates) < 3:
+            return {"lr": [0.03, 0.01, BAD][len(rates)], "units": 4}
+        bad = [t for t in self.start_order if self.trials[t].hyperparameters.values["lr"] == BAD]
+        if len(bad) == 1 and self.early_stop(bad[0]) and self.trials[bad[0]].status != "RUNNING":
+            return {"lr": BAD, "units": 4}
+        return None
 
 
 class RecordingStopper(WeakTrialStopping):
@@ -32,6 +48,7 @@ class RecordingStopper(WeakTrialStopping):
                 "bracket": self.bracket,
                 "compared_with": list(self.compared_with),
                 "stop": bool(self.decision and self.decision.stop),
+                "rerun_of": self.rerun_of,
             }
         )
 
@@ -42,8 +59,9 @@ def main():
     parser.add_argument("--trials", type=int, default=6)
     parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--oracle", choices=["random", "bayes"], default="random")
+    parser.add_argument("--oracle", choices=["random", "bayes", "rerun"], default="random")
     parser.add_argument("--rule", default="median")
+    parser.add_argument("--min-runs", type=int, default=2)
     a = parser.parse_args()
 
     rng = np.random.default_rng(0)
@@ -51,7 +69,7 @@ def main():
     y = (x[:, 0] + 0.5 * x[:, 1] > 0).astype("float32")
 
     def build(hp):
-        lrs = [0.03, 0.01, 1e-7] if a.oracle == "random" else [0.03, 0.01, 3e-3, 1e-7]
+        lrs = [0.03, 0.01, BAD] if a.oracle != "bayes" else [0.03, 0.01, 3e-3, BAD]
         lr = hp.Choice("lr", lrs)
         units = hp.Choice("units", [4, 8])
         model = keras.Sequential(
@@ -69,10 +87,12 @@ def main():
             keras.utils.set_random_seed(1)
             return super().run_trial(trial, *args, **kwargs)
 
-    stopper = RecordingStopper(monitor="val_loss", rule=a.rule, min_steps=2, min_runs=2)
+    stopper = RecordingStopper(monitor="val_loss", rule=a.rule, min_steps=2, min_runs=a.min_runs)
     objective = kt.Objective("val_loss", "min")
     if a.oracle == "random":
         oracle = RandomOracle(objective=objective, max_trials=a.trials, seed=3)
+    elif a.oracle == "rerun":
+        oracle = RerunOracle(objective=objective, max_trials=a.trials, seed=3)
     else:
         oracle = BayesianOracle(
             objective=objective, max_trials=a.trials, num_initial_points=3, seed=3

@@ -68,6 +68,36 @@ def test_the_chiefs_bayesian_oracle_models_stopped_trials_at_their_budget(tmp_pa
     assert len(state["bayesian"]["warm_starts"]["score+budget"]["lengthscales"]) == 3
 
 
+def test_a_rerun_of_a_stopped_configuration_is_not_stopped_over_grpc(tmp_path):
+    """A worker's callback finds, in the chief's trials (read over gRPC), that its trial
+    repeats a configuration stopped early, and trains it to the end."""
+    result = run_distributed(
+        SCRIPT,
+        n_workers=2,
+        args=["--out", str(tmp_path), "--trials", "4", "--epochs", str(EPOCHS)]
+        + ["--oracle", "rerun", "--min-runs", "1"],
+        timeout=240,
+    )
+    result.check()
+    project = tmp_path / "search"
+    bad = []
+    for path in sorted(project.glob("trial_*/trial.json")):
+        state = json.loads(path.read_text())
+        if state["hyperparameters"]["values"]["lr"] == 1e-7:
+            metrics = state["metrics"]["metrics"]
+            bad.append((state["trial_id"], len(metrics["val_loss"]["observations"]), metrics))
+    assert len(bad) == 2, bad
+    (first, first_epochs, first_metrics), (second, second_epochs, second_metrics) = sorted(bad)
+    assert "stopped_at_epoch" in first_metrics and first_epochs < EPOCHS
+    assert "stopped_at_epoch" not in second_metrics and second_epochs == EPOCHS
+    logs = [
+        r for w in ("tuner0", "tuner1") for r in json.loads((tmp_path / f"{w}.json").read_text())
+    ]
+    # read at the first stop the rule decides (None before it)
+    assert {r["rerun_of"] for r in logs if r["trial"] == second} - {None} == {first}
+    assert all(r["rerun_of"] is None for r in logs if r["trial"] != second)
+
+
 def test_hyperband_brackets_agree_across_workers(tmp_path):
     """rule="hyperband" over gRPC: each worker places a trial by its id, so both agree, and
     compares it only with trials (from either worker) of its bracket or more patient ones."""
