@@ -525,12 +525,14 @@ def _vouched(threshold: float, refit: bool = True) -> Any:
     return Vouched
 
 
-@register("hpx_bo_hyperband_vouch")
-def hpx_bo_hyperband_vouch(
-    table: CurveTable, budget_epochs: int, seed: int, objective: str
+def _vouch_run(
+    table: CurveTable,
+    budget_epochs: int,
+    seed: int,
+    objective: str,
+    threshold: float,
+    refit: bool,
 ) -> Trace:
-    """Experiment: `hpx_bo_hyperband` where a stop of a model-proposed trial is vetoed
-    when the model gives it at least a 20% chance to end best."""
     from keras_hpx import BayesianOracle
 
     return run_oracle(
@@ -538,8 +540,17 @@ def hpx_bo_hyperband_vouch(
         _hpx(BayesianOracle, table, seed, **BEFORE_RERUNS),
         budget_epochs,
         objective,
-        make_callback=lambda: _vouched(0.2)(monitor=objective, rule="hyperband"),
+        make_callback=lambda: _vouched(threshold, refit)(monitor=objective, rule="hyperband"),
     )
+
+
+@register("hpx_bo_hyperband_vouch")
+def hpx_bo_hyperband_vouch(
+    table: CurveTable, budget_epochs: int, seed: int, objective: str
+) -> Trace:
+    """Experiment: `hpx_bo_hyperband` where a stop is vetoed when the model (refitted at
+    every veto) gives the run at least a 20% chance to end best."""
+    return _vouch_run(table, budget_epochs, seed, objective, 0.2, refit=True)
 
 
 @register("hpx_bo_hyperband_vouch_fast")
@@ -547,15 +558,7 @@ def hpx_bo_hyperband_vouch_fast(
     table: CurveTable, budget_epochs: int, seed: int, objective: str
 ) -> Trace:
     """`hpx_bo_hyperband_vouch` with the last proposal's model hyperparameters (no refit)."""
-    from keras_hpx import BayesianOracle
-
-    return run_oracle(
-        table,
-        _hpx(BayesianOracle, table, seed, **BEFORE_RERUNS),
-        budget_epochs,
-        objective,
-        make_callback=lambda: _vouched(0.2, refit=False)(monitor=objective, rule="hyperband"),
-    )
+    return _vouch_run(table, budget_epochs, seed, objective, 0.2, refit=False)
 
 
 @register("hpx_bo_hyperband_vouch50")
@@ -563,12 +566,4 @@ def hpx_bo_hyperband_vouch50(
     table: CurveTable, budget_epochs: int, seed: int, objective: str
 ) -> Trace:
     """`hpx_bo_hyperband_vouch_fast` vetoing only at a 50% chance or more."""
-    from keras_hpx import BayesianOracle
-
-    return run_oracle(
-        table,
-        _hpx(BayesianOracle, table, seed, **BEFORE_RERUNS),
-        budget_epochs,
-        objective,
-        make_callback=lambda: _vouched(0.5, refit=False)(monitor=objective, rule="hyperband"),
-    )
+    return _vouch_run(table, budget_epochs, seed, objective, 0.5, refit=False)
