@@ -24,14 +24,13 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-os.environ.setdefault("KERAS_BACKEND", "jax")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-import numpy as np  # noqa: E402
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+# Importing this module sets no environment variable (the tests import it); `main` chooses
+# the backend before any method imports Keras.
 from benchmarks.curves.methods import get_method  # noqa: E402
 from benchmarks.curves.replay import DIRECTIONS, CurveTable, Trace  # noqa: E402
 
@@ -83,6 +82,8 @@ def early_ranks(table: CurveTable, objective: str, top: list[int], epochs: list[
 
 
 def main(argv: list[str] | None = None) -> None:
+    os.environ.setdefault("KERAS_BACKEND", "jax")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default="generated")
     parser.add_argument("--method", default="hpx_bo_hyperband")

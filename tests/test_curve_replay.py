@@ -247,6 +247,22 @@ def test_hyperband_stops_each_trial_only_at_the_rungs_of_its_bracket(digits):
     assert any(trained == FTE for _, _, trained, _ in trace.trials)
 
 
+def test_optimum_fate_import_sets_no_environment_variable(monkeypatch):
+    """Importing the script (as the next test does) must not choose a Keras backend for the
+    test process and the subprocesses later tests start (it once set `KERAS_BACKEND=jax`,
+    and a later test's workers trained on another backend than the test itself)."""
+    import importlib
+    import os
+
+    monkeypatch.delenv("KERAS_BACKEND", raising=False)
+    monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)
+    before = dict(os.environ)
+    import benchmarks.optimum_fate as fate
+
+    importlib.reload(fate)
+    assert dict(os.environ) == before
+
+
 def test_optimum_fate_finds_the_visits_of_the_best_configurations(digits):
     """`benchmarks/optimum_fate.py`: the top configurations are the table's best by their best
     epoch, and a search's visits to them carry the epochs and stops of its trace."""

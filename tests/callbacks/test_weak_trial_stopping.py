@@ -373,7 +373,9 @@ def test_processes_share_curves_through_a_file_store(tmp_path):
         assert n == "5"
     cb = WeakTrialStopping(min_steps=2, min_runs=2, store=path)
     h = fit(BAD, cb)
-    assert len(h.history["val_loss"]) == 2
+    curves = FileStore(path).curves()
+    seen = {i: c.values for i, c in curves.items()}
+    assert len(h.history["val_loss"]) == 2, (cb.decision, cb.compared_with, ids, seen)
     assert sorted(cb.compared_with) == sorted(ids)
     curves = FileStore(path).curves()
     assert len(curves) == 3 and curves[cb.run_id].stopped
