@@ -46,6 +46,7 @@ import dataclasses
 import threading
 import uuid
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import keras
@@ -252,27 +253,23 @@ class WeakTrialStopping(keras.callbacks.Callback):
         its runs were all stopped (`BayesianOracle(rerun_stopped=True)`): such a rerun
         is not judged again. Read from the oracle (over gRPC too); `None` if it cannot
         be read."""
-        from keras_hpx.oracles.base import HpxOracle  # imports Keras Tuner: under a tuner only
+        trial_id = str(ctx.trial_id)
 
-        oracle, trial_id = ctx.oracle, str(ctx.trial_id)
-        try:
-            if isinstance(oracle, HpxOracle):  # in this process
-                return oracle.stopped_twin(trial_id)
-            trials = oracle.get_best_trials(_ALL_TRIALS)  # any oracle, also over gRPC
-        except Exception as err:
-            self._warn_once(
-                "twin",
-                f"WeakTrialStopping could not read trials from the oracle "
-                f"({type(err).__name__}: {err}); this run is judged as a first run.",
-            )
+        def twin(trials: list) -> str | None:
+            mine = _tuned_values(ctx.trial)
+            for trial in trials:
+                if str(trial.trial_id) == trial_id or _tuned_values(trial) != mine:
+                    continue
+                if trial.status != Status.RUNNING and trial.metrics.exists(STOPPED_AT_EPOCH):
+                    return str(trial.trial_id)
             return None
-        mine = _tuned_values(ctx.trial)
-        for trial in trials:
-            if str(trial.trial_id) == trial_id or _tuned_values(trial) != mine:
-                continue
-            if trial.status != Status.RUNNING and trial.metrics.exists(STOPPED_AT_EPOCH):
-                return str(trial.trial_id)
-        return None
+
+        return self._read_oracle(
+            "twin",
+            "this run is judged as a first run",
+            lambda oracle: oracle.stopped_twin(trial_id),
+            twin,
+        )
 
     def _resolve_direction(self, logs: dict) -> str:
         """`mode`, or for `"auto"` the direction by the one rule of `keras_hpx.direction`.
@@ -418,23 +415,43 @@ class WeakTrialStopping(keras.callbacks.Callback):
         return f" (bracket {self.bracket})" if self._judge is not self.rule else ""
 
     def _oracle_references(self) -> dict[str, dict[int, float]] | None:
-        from keras_hpx.oracles.base import HpxOracle  # imports Keras Tuner: under a tuner only
-
         ctx = self._ctx
         assert ctx is not None  # the only caller checks it
-        oracle, trial_id = ctx.oracle, ctx.trial_id
+        trial_id = ctx.trial_id
+        return self._read_oracle(
+            "read",
+            "using its own store instead",
+            lambda oracle: oracle.curves(self.monitor, exclude=trial_id),
+            lambda trials: trial_curves(trials, self.monitor, exclude=trial_id),
+        )
+
+    def _read_oracle(
+        self,
+        key: str,
+        otherwise: str,
+        in_process: Callable[[Any], Any],
+        from_trials: Callable[[list], Any],
+    ) -> Any:
+        """`in_process(oracle)` for a keras-hpx oracle in this process (kept as reports
+        arrive), else `from_trials(every trial)` read with `get_best_trials` (any oracle,
+        also over gRPC). `None`, with a warning once per `key` that says what happens
+        `otherwise`, when the oracle cannot be read."""
+        from keras_hpx.oracles.base import HpxOracle  # imports Keras Tuner: under a tuner only
+
+        assert self._ctx is not None  # callers check it
+        oracle = self._ctx.oracle
         try:
-            if isinstance(oracle, HpxOracle):  # in this process: kept as reports arrive
-                return oracle.curves(self.monitor, exclude=trial_id)
-            trials = oracle.get_best_trials(_ALL_TRIALS)  # any oracle, also over gRPC
+            if isinstance(oracle, HpxOracle):
+                return in_process(oracle)
+            trials = oracle.get_best_trials(_ALL_TRIALS)
         except Exception as err:
             self._warn_once(
-                "read",
+                key,
                 f"WeakTrialStopping could not read trials from the oracle "
-                f"({type(err).__name__}: {err}); using its own store instead.",
+                f"({type(err).__name__}: {err}); {otherwise}.",
             )
             return None
-        return trial_curves(trials, self.monitor, exclude=trial_id)
+        return from_trials(trials)
 
     # -- several objectives ----------------------------------------------------
 

@@ -377,7 +377,6 @@ def test_processes_share_curves_through_a_file_store(tmp_path):
     seen = {i: c.values for i, c in curves.items()}
     assert len(h.history["val_loss"]) == 2, (cb.decision, cb.compared_with, ids, seen)
     assert sorted(cb.compared_with) == sorted(ids)
-    curves = FileStore(path).curves()
     assert len(curves) == 3 and curves[cb.run_id].stopped
     assert all(len(curves[i].values) == 5 and curves[i].finished for i in ids)
 
