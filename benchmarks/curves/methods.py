@@ -82,6 +82,15 @@ def _hpx(
 BEFORE_RERUNS: dict[str, Any] = {"rerun_stopped": False}
 
 
+def interleaved(min_runs: int = 2) -> Any:
+    """The Hyperband rule before synchronous order became the default: brackets interleaved
+    from the first trial on, `min_runs=2`. The variants measured with it use it, so they
+    give the trials that docs/benchmarks.md reports."""
+    from keras_hpx.stopping import HyperbandRule
+
+    return HyperbandRule(order="interleaved", min_runs=min_runs)
+
+
 def _stopped_by(
     oracle_class: Any,
     table: CurveTable,
@@ -143,9 +152,18 @@ def hpx_bo_asha_min4(table: CurveTable, budget_epochs: int, seed: int, objective
 @register("hpx_bo_hyperband")
 def hpx_bo_hyperband(table: CurveTable, budget_epochs: int, seed: int, objective: str) -> Trace:
     """keras-hpx's `BayesianOracle` + `WeakTrialStopping(rule="hyperband")`: asynchronous
-    Hyperband (brackets first judged after 1, 3, 9 and 27 epochs), stopped trials
-    modelled at their budget."""
+    Hyperband (brackets first judged after 1, 3, 9 and 27 epochs, numbered trials in
+    synchronous Hyperband's order), stopped trials modelled at their budget."""
     return _bo_hyperband(table, budget_epochs, seed, objective)
+
+
+@register("hpx_bo_hyperband_interleaved")
+def hpx_bo_hyperband_interleaved(
+    table: CurveTable, budget_epochs: int, seed: int, objective: str
+) -> Trace:
+    """`hpx_bo_hyperband` with the previous default rule: brackets interleaved from the
+    first trial on, `min_runs=2` (reruns on)."""
+    return _bo_hyperband(table, budget_epochs, seed, objective, rule=interleaved())
 
 
 @register("hpx_bo_hyperband_norerun")
@@ -154,7 +172,7 @@ def hpx_bo_hyperband_norerun(
 ) -> Trace:
     """`hpx_bo_hyperband` with `BayesianOracle(rerun_stopped=False)`: a stopped configuration
     is never proposed again (the default before reruns)."""
-    return _bo_hyperband(table, budget_epochs, seed, objective, **BEFORE_RERUNS)
+    return _bo_hyperband(table, budget_epochs, seed, objective, interleaved(), **BEFORE_RERUNS)
 
 
 @register("hpx_bo_asha_norerun")
@@ -173,7 +191,7 @@ def _hyperband_comparing(compares: Callable[[int, int], bool]) -> Any:
         def compares(self, bracket: int, other: int) -> bool:
             return compares(bracket, other)
 
-    return Variant()
+    return Variant(order="interleaved", min_runs=2)
 
 
 @register("hpx_bo_hyperband_within")
@@ -207,7 +225,7 @@ def _hyperband_in_cycles() -> Any:
 
     class Variant(HyperbandRule):
         def __init__(self) -> None:
-            super().__init__()
+            super().__init__(min_runs=2)
             last = self.brackets - 1
             # bracket() runs per reference per judged epoch: the cycle is computed once.
             self.counts = [
@@ -258,7 +276,7 @@ def _hyperband_warm(first: int) -> Any:
                 return 0
             return super().bracket(run_key)
 
-    return Variant()
+    return Variant(order="interleaved", min_runs=2)
 
 
 @register("hpx_bo_hyperband_warm9")
@@ -314,7 +332,7 @@ def _fallback(
         _hpx(BayesianOracle, table, seed, **BEFORE_RERUNS),
         budget_epochs,
         objective,
-        make_callback=lambda: Fallback(monitor=objective, rule="hyperband", min_runs=min_runs),
+        make_callback=lambda: Fallback(monitor=objective, rule=interleaved(min_runs or 2)),
     )
 
 
@@ -332,21 +350,23 @@ def hpx_bo_hyperband_min1(
         budget_epochs,
         seed,
         objective,
-        "hyperband",
+        interleaved(min_runs=1),
         BEFORE_RERUNS,
-        min_runs=1,
     )
 
 
 def _bo_hyperband(
-    table: CurveTable, budget_epochs: int, seed: int, objective: str, **oracle_kwargs: Any
+    table: CurveTable,
+    budget_epochs: int,
+    seed: int,
+    objective: str,
+    rule: Any = "hyperband",
+    **oracle_kwargs: Any,
 ) -> Trace:
-    """`BayesianOracle(**oracle_kwargs)` + `WeakTrialStopping(rule="hyperband")`."""
+    """`BayesianOracle(**oracle_kwargs)` + `WeakTrialStopping(rule=rule)`."""
     from keras_hpx import BayesianOracle
 
-    return _stopped_by(
-        BayesianOracle, table, budget_epochs, seed, objective, "hyperband", oracle_kwargs
-    )
+    return _stopped_by(BayesianOracle, table, budget_epochs, seed, objective, rule, oracle_kwargs)
 
 
 @register("hpx_bo_hyperband_final")
@@ -355,7 +375,7 @@ def hpx_bo_hyperband_final(
 ) -> Trace:
     """`hpx_bo_hyperband` with `BayesianOracle(multi_fidelity=False)`: stopped trials enter
     the model as if finished."""
-    return _bo_hyperband(table, budget_epochs, seed, objective, multi_fidelity=False)
+    return _bo_hyperband(table, budget_epochs, seed, objective, interleaved(), multi_fidelity=False)
 
 
 @register("hpx_bo_hyperband_init5")
@@ -364,7 +384,7 @@ def hpx_bo_hyperband_init5(
 ) -> Trace:
     """`hpx_bo_hyperband` with `num_initial_points=5`."""
     return _bo_hyperband(
-        table, budget_epochs, seed, objective, num_initial_points=5, **BEFORE_RERUNS
+        table, budget_epochs, seed, objective, interleaved(), num_initial_points=5, **BEFORE_RERUNS
     )
 
 
@@ -540,7 +560,7 @@ def _vouch_run(
         _hpx(BayesianOracle, table, seed, **BEFORE_RERUNS),
         budget_epochs,
         objective,
-        make_callback=lambda: _vouched(threshold, refit)(monitor=objective, rule="hyperband"),
+        make_callback=lambda: _vouched(threshold, refit)(monitor=objective, rule=interleaved()),
     )
 
 
@@ -567,3 +587,68 @@ def hpx_bo_hyperband_vouch50(
 ) -> Trace:
     """`hpx_bo_hyperband_vouch_fast` vetoing only at a 50% chance or more."""
     return _vouch_run(table, budget_epochs, seed, objective, 0.5, refit=False)
+
+
+@register("hpx_bo_hyperband_cycles_rr")
+def hpx_bo_hyperband_cycles_rr(
+    table: CurveTable, budget_epochs: int, seed: int, objective: str
+) -> Trace:
+    """`hpx_bo_hyperband_cycles` with reruns (`rerun_stopped=True`, the default)."""
+    from keras_hpx import BayesianOracle
+
+    return _stopped_by(
+        BayesianOracle, table, budget_epochs, seed, objective, _hyperband_in_cycles()
+    )
+
+
+def _unselected(
+    table: CurveTable, budget_epochs: int, seed: int, objective: str, rule: Any = None
+) -> Trace:
+    """A run is also compared with runs of more aggressive brackets that reached its rung
+    without having been judged (no selection by early scores)."""
+    from keras_hpx import BayesianOracle, WeakTrialStopping
+
+    judged: dict[str, int] = {}  # trial id -> the first step it was judged at
+
+    class Unselected(WeakTrialStopping):
+        _now = 0
+
+        def _references(self, report: bool, epoch: int) -> list[dict[int, float]]:
+            self._now = epoch
+            return super()._references(report, epoch)
+
+        def _compares_trial(self, trial_id: str) -> bool:
+            if super()._compares_trial(trial_id):
+                return True
+            first = judged.get(str(trial_id))
+            return first is None or first >= self._now
+
+        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            super().on_epoch_end(epoch, logs)
+            decision = self.decision
+            if decision is not None and decision.reference is not None and self._ctx:
+                judged.setdefault(str(self._ctx.trial_id), epoch)
+
+    return run_oracle(
+        table,
+        _hpx(BayesianOracle, table, seed),
+        budget_epochs,
+        objective,
+        make_callback=lambda: Unselected(monitor=objective, rule=rule or interleaved()),
+    )
+
+
+@register("hpx_bo_hyperband_unselected")
+def hpx_bo_hyperband_unselected(
+    table: CurveTable, budget_epochs: int, seed: int, objective: str
+) -> Trace:
+    """`hpx_bo_hyperband` where unjudged runs of aggressive brackets are references too."""
+    return _unselected(table, budget_epochs, seed, objective)
+
+
+@register("hpx_bo_hyperband_cycles_unselected")
+def hpx_bo_hyperband_cycles_unselected(
+    table: CurveTable, budget_epochs: int, seed: int, objective: str
+) -> Trace:
+    """Both `_cycles_rr` and `_unselected`."""
+    return _unselected(table, budget_epochs, seed, objective, _hyperband_in_cycles())

@@ -105,8 +105,10 @@ class WeakTrialStopping(keras.callbacks.Callback):
             `"asha"`, `"hyperband"`, `"threshold"` or `"divergence"`) or a
             `keras_hpx.stopping.StoppingRule`. With several brackets
             (`"hyperband"`), each run is placed in one by its trial id (its run id
-            outside a tuner), which sets where its judgements begin and the runs it
-            is compared with (its bracket's and the more patient ones'). Under
+            outside a tuner; numbered trials in synchronous Hyperband's order, the
+            most aggressive bracket first), which sets where its judgements begin
+            and the runs it is compared with (its bracket's and the more patient
+            ones'). Under
             a tuner with several objectives only successive halving and Hyperband
             are accepted, and they judge every
             objective at once (`keras_hpx.stopping.pareto_rule`: a run is stopped
@@ -117,7 +119,8 @@ class WeakTrialStopping(keras.callbacks.Callback):
             the others). Only with a rule name. Defaults to `None`.
         min_runs: How many other runs must have reached an epoch before the rule
             stops anything there; `None` keeps the named rule's default (3 for
-            median/percentile, 2 for successive halving, 0 for threshold). Only
+            median/percentile, 2 for successive halving, 1 for Hyperband, 0 for
+            threshold). Only
             with a rule name. Defaults to `None`.
         store: Where runs share their curves: `None` (the oracle under a tuner,
             else memory), a file path (a `FileStore`, shared by processes), or a

@@ -458,6 +458,20 @@ def _hyperband_shares(reduction_factor: int, brackets: int) -> tuple[float, ...]
     return tuple(w / total for w in weights)
 
 
+@functools.lru_cache(maxsize=32)
+def _hyperband_cycle(reduction_factor: int, brackets: int) -> tuple[int, ...]:
+    """Synchronous Hyperband's configurations per bracket (bracket 0 first)."""
+    last = brackets - 1
+    return tuple(
+        math.ceil(brackets / (last - b + 1) * reduction_factor ** (last - b))
+        for b in range(brackets)
+    )
+
+
+# How `HyperbandRule` places numbered runs in its brackets.
+ORDERS = ("synchronous", "interleaved")
+
+
 class HyperbandRule(StoppingRule):
     """Asynchronous Hyperband (Li et al., 2020): successive halving in several brackets.
 
@@ -478,15 +492,20 @@ class HyperbandRule(StoppingRule):
     Tune by default across all brackets; on our recorded curves this order beat both:
     `docs/benchmarks.md`.)
 
-    Runs are spread over the brackets as synchronous Hyperband spreads its
-    configurations, about the same number of epochs per bracket: bracket `b` gets a
-    share proportional to `reduction_factor**s / (s + 1)` with `s = brackets - 1 - b`
-    (with the defaults 55%, 24%, 12% and 8% of the runs, first judged after 1, 3, 9
-    and 27 steps: Keras Tuner's `Hyperband(max_epochs=27, factor=3)` made
-    asynchronous; with 27 epochs or fewer the last bracket trains every run to the
-    end). A run's bracket is a stable function of its name (`bracket(run_key)`), so
-    every process and every resume agrees on it: Keras Tuner's numbered trial ids are
-    spread by the golden-ratio sequence, other names by a hash.
+    Numbered runs (Keras Tuner's trial ids) are placed as synchronous Hyperband runs
+    its brackets (`order="synchronous"`, the default): in cycles of `cycle()` runs per
+    bracket, the most aggressive first. With the defaults a cycle is 27, 12, 6 and 4
+    runs first judged after 1, 3, 9 and 27 steps (Keras Tuner's `Hyperband(max_epochs=27,
+    factor=3)` iteration, made asynchronous; with 27 epochs or fewer the last bracket
+    trains every run to the end). A search shorter than the first bracket is successive
+    halving, which is what a small budget needs, and the patient brackets come once the
+    aggressive one has judged many runs; a configuration they would have rescued can
+    still be rerun by the model (`BayesianOracle(rerun_stopped=True)`).
+    `order="interleaved"` spreads the runs over the brackets from the first trial on (the
+    golden-ratio sequence, in the same proportions): more runs trained long early, for
+    less exploration at small budgets (`docs/benchmarks.md`). A run's bracket is a stable
+    function of its name (`bracket(run_key)`), so every process and every resume agrees
+    on it; names that are not numbers are hashed, in the same proportions.
 
     Args:
         min_steps: The grace period of bracket 0: its first rung, in completed steps.
@@ -499,7 +518,11 @@ class HyperbandRule(StoppingRule):
             training length makes the last bracket a search without stopping.
             Defaults to `4`.
         min_runs: The rule stops nothing at a rung until at least this many runs it is
-            compared with have reached it. Defaults to `2`.
+            compared with have reached it. Defaults to `1`: as in Optuna's successive
+            halving, a run that meets one other run at a rung goes on only if it is the
+            better of the two.
+        order: `"synchronous"` or `"interleaved"`: how numbered runs are placed in the
+            brackets (above). Defaults to `"synchronous"`.
     """
 
     name = "hyperband"
@@ -509,21 +532,38 @@ class HyperbandRule(StoppingRule):
         min_steps: int = 1,
         reduction_factor: int = 3,
         brackets: int = 4,
-        min_runs: int = 2,
+        min_runs: int = 1,
+        order: str = "synchronous",
     ) -> None:
         super().__init__(min_steps=min_steps, min_runs=min_runs)
         _check_int("reduction_factor", reduction_factor, 2)
         _check_int("brackets", brackets, 1)
+        if order not in ORDERS:
+            raise ValueError(f"Invalid order={order!r}; expected one of {list(ORDERS)}.")
         self.reduction_factor = int(reduction_factor)
         self.brackets = int(brackets)
+        self.order = order
 
     def shares(self) -> list[float]:
         """The fraction of runs placed in each bracket, bracket 0 first."""
         return list(_hyperband_shares(self.reduction_factor, self.brackets))
 
+    def cycle(self) -> list[int]:
+        """Synchronous Hyperband's number of configurations per bracket, bracket 0 first:
+        `ceil(brackets / (s + 1) * reduction_factor**s)` with `s = brackets - 1 - b`. With
+        `order="synchronous"` numbered runs fill the brackets in cycles of these counts."""
+        return list(_hyperband_cycle(self.reduction_factor, self.brackets))
+
     def bracket(self, run_key: str) -> int:
+        key = str(run_key)
+        if self.order == "synchronous" and key.isdigit():
+            position = int(key) % sum(_hyperband_cycle(self.reduction_factor, self.brackets))
+            for b, count in enumerate(_hyperband_cycle(self.reduction_factor, self.brackets)):
+                if position < count:
+                    return b
+                position -= count
         # Called for every reference run at every judged epoch: the shares are cached.
-        u = _unit(run_key)
+        u = _unit(key)
         edge = 0.0
         for b, share in enumerate(_hyperband_shares(self.reduction_factor, self.brackets)):
             edge += share

@@ -62,6 +62,9 @@ def main():
     parser.add_argument("--oracle", choices=["random", "bayes", "rerun"], default="random")
     parser.add_argument("--rule", default="median")
     parser.add_argument("--min-runs", type=int, default=2)
+    parser.add_argument(
+        "--order", default=None, help="HyperbandRule(order=...) for --rule hyperband"
+    )
     a = parser.parse_args()
 
     rng = np.random.default_rng(0)
@@ -87,7 +90,15 @@ def main():
             keras.utils.set_random_seed(1)
             return super().run_trial(trial, *args, **kwargs)
 
-    stopper = RecordingStopper(monitor="val_loss", rule=a.rule, min_steps=2, min_runs=a.min_runs)
+    if a.order is not None:
+        from keras_hpx.stopping import HyperbandRule
+
+        rule = HyperbandRule(min_steps=2, min_runs=a.min_runs, order=a.order)
+        stopper = RecordingStopper(monitor="val_loss", rule=rule)
+    else:
+        stopper = RecordingStopper(
+            monitor="val_loss", rule=a.rule, min_steps=2, min_runs=a.min_runs
+        )
     objective = kt.Objective("val_loss", "min")
     if a.oracle == "random":
         oracle = RandomOracle(objective=objective, max_trials=a.trials, seed=3)

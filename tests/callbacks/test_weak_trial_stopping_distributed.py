@@ -107,11 +107,15 @@ def test_hyperband_brackets_agree_across_workers(tmp_path):
         SCRIPT,
         n_workers=2,
         args=["--out", str(tmp_path), "--trials", str(TRIALS), "--epochs", str(EPOCHS)]
-        + ["--rule", "hyperband"],
+        # Interleaved: six trials fill three brackets (in synchronous order, the default,
+        # the first 27 trials are all in bracket 0). Placement is a function of the trial
+        # id either way; this checks that workers agree on it and compare accordingly.
+        + ["--rule", "hyperband", "--order", "interleaved"],
         timeout=300,
     )
     result.check()
-    rule = HyperbandRule(min_steps=2, min_runs=2)  # the script's min_steps and min_runs
+    # the script's rule: min_steps=2, min_runs=2, interleaved
+    rule = HyperbandRule(min_steps=2, min_runs=2, order="interleaved")
     logs = [
         r for w in ("tuner0", "tuner1") for r in json.loads((tmp_path / f"{w}.json").read_text())
     ]

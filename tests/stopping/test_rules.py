@@ -206,8 +206,35 @@ def test_hyperband_shares_match_synchronous_hyperband():
     assert HyperbandRule(brackets=1).shares() == [1.0]
 
 
+def test_hyperband_places_numbered_trials_in_synchronous_order_by_default():
+    rule = HyperbandRule()
+    # Keras Tuner's Hyperband(max_epochs=27, factor=3) iteration: 27, 12, 6, 4 trials.
+    assert rule.cycle() == [27, 12, 6, 4] and rule.order == "synchronous"
+    placed = [rule.bracket(str(n)) for n in range(2 * 49)]
+    expected = [0] * 27 + [1] * 12 + [2] * 6 + [3] * 4
+    assert placed == expected + expected
+    # The same name, the same bracket (a resumed or remote run agrees); "7" == "007".
+    assert rule.bracket("30") == rule.bracket("030") == 1
+    # Names that are not numbers are hashed in proportion, as in the interleaved order.
+    hashed = [rule.bracket(f"run-{n:x}") for n in range(3000)]
+    assert all(abs(hashed.count(b) / 3000 - s) < 0.03 for b, s in enumerate(rule.shares()))
+    assert HyperbandRule(reduction_factor=4, brackets=3).cycle() == [16, 6, 3]
+    assert HyperbandRule(brackets=1).cycle() == [1]
+
+
+def test_hyperband_needs_one_other_run_at_a_rung_by_default():
+    # As Optuna's successive halving: a run that meets one other run at a rung goes on
+    # only if it is the better of the two.
+    rule = HyperbandRule()
+    assert rule.min_runs == 1
+    judge = rule.in_bracket(0)
+    assert judge.decide(curve(2.0), [curve(1.0)], 0).stop
+    assert not judge.decide(curve(0.5), [curve(1.0)], 0).stop
+    assert not judge.decide(curve(2.0), [], 0).stop  # alone: nothing to compare with
+
+
 def test_hyperband_places_numbered_trials_in_proportion_and_stably():
-    rule = HyperbandRule(reduction_factor=4, brackets=3)
+    rule = HyperbandRule(reduction_factor=4, brackets=3, order="interleaved")
     placed = [rule.bracket(str(n).zfill(3)) for n in range(300)]
     counts = [placed.count(b) for b in range(3)]
     # A low-discrepancy sequence: within 2 runs of the exact share at 300 runs.
@@ -215,7 +242,9 @@ def test_hyperband_places_numbered_trials_in_proportion_and_stably():
     # Already among the first 10 trials every bracket has one.
     assert set(placed[:10]) == {0, 1, 2}
     # The same name, the same bracket (a resumed or remote run agrees); "7" == "007".
-    assert rule.bracket("7") == rule.bracket("007") == HyperbandRule().bracket("7")
+    assert (
+        rule.bracket("7") == rule.bracket("007") == HyperbandRule(order="interleaved").bracket("7")
+    )
     hashed = [rule.bracket(f"run-{n:x}") for n in range(3000)]
     assert all(abs(hashed.count(b) / 3000 - s) < 0.03 for b, s in enumerate(rule.shares()))
 
@@ -300,6 +329,7 @@ def test_unknown_rule_lists_the_valid_ones():
         (lambda: HyperbandRule(brackets=0), "brackets=0"),
         (lambda: HyperbandRule(reduction_factor=1), "reduction_factor=1"),
         (lambda: HyperbandRule(brackets=2).in_bracket(2), "bracket=2"),
+        (lambda: HyperbandRule(order="random"), "order='random'"),
         (lambda: ThresholdRule(bound=NAN), "bound=nan"),
         (lambda: ThresholdRule(bound="1"), "bound='1'"),
     ],
