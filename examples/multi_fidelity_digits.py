@@ -5,8 +5,9 @@ What it shows:
 
 * `WeakTrialStopping(rule="hyperband")` stops weak runs at successive-halving rungs
   (keeping the best third), in brackets that first judge a run after 1, 3 or 9 epochs
-  or never (each trial's bracket follows from its trial id), and reports every epoch
-  to the oracle;
+  or never (each trial's bracket follows from its trial id: as in Keras Tuner's
+  Hyperband, the first 27 trials are in the most aggressive one, so a search this
+  small is successive halving), and reports every epoch to the oracle;
 * `BayesianOracle` sees that some trials were stopped and models each at the epochs it
   reached (a Gaussian process over configuration *and* training budget), so a run
   stopped after one epoch is not taken for a finished one; its proposals aim at the
