@@ -35,6 +35,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from keras_hpx.checks import check_choice
+
 __all__ = [
     "Decision",
     "StoppingRule",
@@ -538,8 +540,7 @@ class HyperbandRule(StoppingRule):
         super().__init__(min_steps=min_steps, min_runs=min_runs)
         _check_int("reduction_factor", reduction_factor, 2)
         _check_int("brackets", brackets, 1)
-        if order not in ORDERS:
-            raise ValueError(f"Invalid order={order!r}; expected one of {list(ORDERS)}.")
+        check_choice("order", order, ORDERS)
         self.reduction_factor = int(reduction_factor)
         self.brackets = int(brackets)
         self.order = order

@@ -220,6 +220,8 @@ def test_hyperband_places_numbered_trials_in_synchronous_order_by_default():
     assert all(abs(hashed.count(b) / 3000 - s) < 0.03 for b, s in enumerate(rule.shares()))
     assert HyperbandRule(reduction_factor=4, brackets=3).cycle() == [16, 6, 3]
     assert HyperbandRule(brackets=1).cycle() == [1]
+    with pytest.raises(TypeError, match="order=3"):
+        HyperbandRule(order=3)
 
 
 def test_hyperband_needs_one_other_run_at_a_rung_by_default():
