@@ -76,6 +76,7 @@ METHODS = [
     "hpx_bayes",
     "hpx_bayes_qparego",
     "hpx_bayes_parego",
+    "hpx_bayes_nowarp",
     "hpx_random",
     "kt_random",
     "kt_bayes",
@@ -150,6 +151,14 @@ def run_keras_tuner_style(method: str, b, directions, trials: int, seed: int):
     if method == "hpx_bayes":
         oracle = BayesianOracle(
             objective=objective, max_trials=trials, hyperparameters=kt_space(b), seed=seed
+        )
+    elif method == "hpx_bayes_nowarp":  # each objective's GP without the Yeo-Johnson warp
+        oracle = BayesianOracle(
+            objective=objective,
+            max_trials=trials,
+            hyperparameters=kt_space(b),
+            seed=seed,
+            optimizer=BayesianOptimizer(warp=False),
         )
     elif method in ("hpx_bayes_parego", "hpx_bayes_qparego"):
         oracle = BayesianOracle(
