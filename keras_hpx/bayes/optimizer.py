@@ -14,7 +14,9 @@ Conventions:
 * Scores are **minimised**; the oracle flips the sign of maximised objectives.
   Failed observations (score `None`, NaN or infinite) count as the worst finite
   score (`clean_scores`); scores are warped by a fitted Yeo-Johnson transform
-  before the model sees them (`warp_scores`, monotone).
+  before the model sees them (`warp_scores`, monotone). Under several objectives
+  an objective is warped only when its scores reject the identity (a
+  likelihood-ratio test): a warp distorts the hypervolume the acquisition measures.
 * Several objectives (scores are vectors, each value minimised): one GP per
   objective and the exact log expected hypervolume improvement over the
   observed front (`pareto="logehvi"`, `hypervolume_improvement`), or one GP
@@ -118,8 +120,9 @@ class BayesianOptimizer:
         max_fit: Most observations the hyperparameter fit sees. Defaults to `150`.
         n_candidates: Quasi-random candidates per proposal. Defaults to `2048`.
         n_starts: Candidates refined locally. Defaults to `10`.
-        warp: Fit the model to Yeo-Johnson-warped scores (`warp_scores`).
-            Defaults to `True`.
+        warp: Fit the model to Yeo-Johnson-warped scores (`warp_scores`); under
+            several objectives, each only when its scores reject the identity
+            (`warp_scores(only_if_needed=True)`). Defaults to `True`.
         prior: Prior of the GP's hyperparameters (`keras_hpx.bayes.Prior`).
             Defaults to `None` (`Prior()`).
         min_noise: Noise floor of the GP, in standardised units. Defaults to
@@ -336,13 +339,20 @@ class BayesianOptimizer:
         return self._suggest_one(space, enc, X, y, rng, pending, excluded)
 
     def _fit(
-        self, X: np.ndarray, y: np.ndarray, model: str, enc: SpaceEncoder
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        model: str,
+        enc: SpaceEncoder,
+        *,
+        warp_if_needed: bool = False,
     ) -> tuple[GaussianProcess, np.ndarray]:
-        """A GP fitted to `(X, y)` (cleaned scores, warped if set), warm-started from and
-        saved as `warm_starts[model]`; its standardised targets. The one-hot columns of
-        each categorical share one length scale."""
+        """A GP fitted to `(X, y)` (cleaned scores, warped if set: with `warp_if_needed`
+        only when they reject the identity), warm-started from and saved as
+        `warm_starts[model]`; its standardised targets. The one-hot columns of each
+        categorical share one length scale."""
         if self.warp:
-            y = warp_scores(y)
+            y = warp_scores(y, only_if_needed=warp_if_needed)
         gp = self._gaussian_process()
         warm = self.warm_starts.get(model)
         if warm is not None and np.size(warm.lengthscales) != X.shape[1]:
@@ -480,15 +490,19 @@ class BayesianOptimizer:
         pending: Sequence[Mapping[str, Any]],
         excluded: Collection[Hashable],
     ) -> dict | None:
-        """Several objectives, one GP per objective (each fitted to its cleaned, warped,
-        standardised scores), pending points fantasised at each model's mean; log EHVI
+        """Several objectives, one GP per objective (each fitted to its cleaned scores,
+        warped only when they reject the identity, standardised), pending points fantasised at each model's mean; log EHVI
         over the front (reference point in those units), or the soft log EI of a random
         Chebyshev scalarisation (`"qparego"`)."""
         m = Y.shape[1]
         finite = np.all(np.isfinite(Y), axis=1)
         gps, columns = [], []
         for j in range(m):
-            gp, ys = self._fit(X, clean_scores(list(Y[:, j])), f"objective_{j}", enc)
+            # The acquisition measures hypervolume in these units, which a warp distorts:
+            # each objective is warped only when its scores demand it.
+            gp, ys = self._fit(
+                X, clean_scores(list(Y[:, j])), f"objective_{j}", enc, warp_if_needed=True
+            )
             gps.append(gp)
             columns.append(ys)
         S = np.column_stack(columns)

@@ -7,7 +7,9 @@ Scores are **minimised** (the oracle flips the sign of maximised objectives).
   bad, never 0 and never "best". They keep the model away from regions that
   crash without distorting the scale.
 * `warp_scores`: a fitted Yeo-Johnson power transform, monotone (the ranking is
-  unchanged) and closer to the Gaussian the GP assumes on skewed objectives.
+  unchanged) and closer to the Gaussian the GP assumes on skewed objectives;
+  `warp_scores(y, only_if_needed=True)` applies it only when the scores reject the
+  identity (a likelihood-ratio test).
 """
 
 from __future__ import annotations
@@ -46,7 +48,11 @@ def clean_scores(scores: Sequence[Any]) -> np.ndarray:
     return out
 
 
-def warp_scores(y: np.ndarray) -> np.ndarray:
+# Chi-square quantile, one degree of freedom, 95%: the likelihood-ratio test's threshold.
+_CHI2_1_95 = 3.841458820694124
+
+
+def warp_scores(y: np.ndarray, *, only_if_needed: bool = False) -> np.ndarray:
     """A monotone Yeo-Johnson power transform of standardised scores, fitted by MLE.
 
     Objectives are often skewed: a loss with a long tail of bad runs, or a flat
@@ -55,8 +61,18 @@ def warp_scores(y: np.ndarray) -> np.ndarray:
     which the GP assumes, without changing their order. Identity when there
     are fewer than 3 distinct scores or the fit fails.
 
+    A monotone warp leaves a minimiser where it is, but not the distances between
+    scores: under several objectives it changes the hypervolume an acquisition
+    measures. `only_if_needed=True` warps only when the scores reject the identity:
+    twice the log-likelihood gain of the fitted power over `lambda = 1` above the
+    chi-square 95% quantile with one degree of freedom (3.84); otherwise the
+    standardised scores are returned, an affine map that keeps every hypervolume's
+    proportions.
+
     Args:
         y: Finite scores, shape `(n,)`.
+        only_if_needed: Warp only when the likelihood-ratio test rejects the
+            identity. Defaults to `False`.
 
     Returns:
         The transformed scores, shape `(n,)`.
@@ -67,7 +83,11 @@ def warp_scores(y: np.ndarray) -> np.ndarray:
     z = (y - y.mean()) / y.std()
     try:
         with np.errstate(all="ignore"):
-            out = scipy.stats.yeojohnson(z)[0]
+            out, lam = scipy.stats.yeojohnson(z)
+            if only_if_needed:
+                gain = scipy.stats.yeojohnson_llf(lam, z) - scipy.stats.yeojohnson_llf(1.0, z)
+                if not 2.0 * gain > _CHI2_1_95:
+                    return z
     except (ValueError, FloatingPointError, OverflowError):  # pragma: no cover
         return z
     if not np.all(np.isfinite(out)) or np.std(out) <= 0:

@@ -103,8 +103,10 @@ class BayesianOracle(HpxOracle):
       exact log expected hypervolume improvement over the observed front
       (`keras_hpx.bayes.hypervolume_improvement`); the reference point is the
       worst observed value of each objective plus a tenth of its range, in
-      each model's standardised units. `BayesianOptimizer(pareto="parego")`
-      uses random Chebyshev scalarisations instead.
+      each model's standardised units. An objective's scores are warped only
+      when they reject the identity (a warp would distort the hypervolume).
+      `BayesianOptimizer(pareto="parego")` uses random Chebyshev
+      scalarisations instead.
 
     Example:
 

@@ -15,6 +15,7 @@ from keras_hpx.bayes import (
     Prior,
     clean_scores,
 )
+from keras_hpx.bayes.transforms import warp_scores
 from keras_hpx.space import Param, Space
 from keras_hpx.testing.functions import BRANIN_MIN, branin
 
@@ -384,6 +385,33 @@ def test_several_objectives_find_the_front_better_than_random(pareto):
     assert hv(obs) > np.percentile(random_hv, 90), (hv(obs), np.median(random_hv))
     guided_y = [v["y"] for v, _ in obs[8:]]
     assert np.median(guided_y) < 0.1
+
+
+def test_several_objectives_warp_an_objective_only_when_its_scores_need_it():
+    """A warp changes the hypervolume log EHVI measures, so objectives whose scores do not
+    reject the identity are modelled unwarped (the same GP fits as `warp=False`); scores
+    that span decades are still warped."""
+    obs = _random_obs(UNIT2, 12, np.random.default_rng(3), _two_objectives)
+    for column in np.array([s for _, s in obs]).T:  # no evidence against the identity
+        z = (column - column.mean()) / column.std()
+        np.testing.assert_allclose(warp_scores(column, only_if_needed=True), z)
+        assert not np.allclose(warp_scores(column), z)  # the plain warp would bend them
+
+    def fits(observations, **kwargs):
+        optimizer = BayesianOptimizer(n_candidates=64, n_starts=1, **kwargs)
+        optimizer.suggest(UNIT2, observations, np.random.default_rng(0))
+        return [optimizer.warm_starts[f"objective_{j}"] for j in range(2)]
+
+    def same(a, b):  # up to rounding (standardised twice against once)
+        return np.allclose(a.lengthscales, b.lengthscales, rtol=1e-5) and np.isclose(
+            a.noise_var, b.noise_var, rtol=1e-5
+        )
+
+    assert all(same(a, b) for a, b in zip(fits(obs), fits(obs, warp=False)))
+    # One objective spanning six decades: that one is warped, the other is not.
+    tail = [(v, [10.0 ** (6.0 * s[0]), s[1]]) for v, s in obs]
+    warped, unwarped = fits(tail), fits(tail, warp=False)
+    assert not same(warped[0], unwarped[0]) and same(warped[1], unwarped[1])
 
 
 def test_several_objectives_keep_one_warm_start_per_objective_and_reset_them():

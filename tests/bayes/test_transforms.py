@@ -18,3 +18,17 @@ def test_warp_scores_is_monotone_and_tames_a_long_tail():
     # The outlier no longer squeezes the good scores together.
     assert (w[1] - w[0]) / np.ptp(w) > 5 * (z[1] - z[0]) / np.ptp(z)
     np.testing.assert_array_equal(warp_scores(np.array([1.0, 1.0, 2.0])), [1.0, 1.0, 2.0])
+
+
+def test_warp_scores_only_if_needed_keeps_gaussian_scores_affine():
+    rng = np.random.default_rng(0)
+    gaussian = rng.normal(size=40)
+    z = (gaussian - gaussian.mean()) / gaussian.std()
+    # The test does not reject the identity: standardised scores, an affine map.
+    np.testing.assert_allclose(warp_scores(gaussian, only_if_needed=True), z)
+    assert not np.allclose(warp_scores(gaussian), z)  # the plain warp still bends them
+    # A long tail (scores spanning decades) rejects it: warped as without the test.
+    skewed = np.exp(rng.normal(scale=2.0, size=40))
+    np.testing.assert_allclose(warp_scores(skewed, only_if_needed=True), warp_scores(skewed))
+    zs = (skewed - skewed.mean()) / skewed.std()
+    assert not np.allclose(warp_scores(skewed, only_if_needed=True), zs)
