@@ -15,8 +15,10 @@ Conventions:
   Failed observations (score `None`, NaN or infinite) count as the worst finite
   score (`clean_scores`); scores are warped by a fitted Yeo-Johnson transform
   before the model sees them (`warp_scores`, monotone). Under several objectives
-  an objective is warped only when its scores reject the identity (a
-  likelihood-ratio test): a warp distorts the hypervolume the acquisition measures.
+  (`pareto="logehvi"` or `"qparego"`, one GP per objective) an objective is warped
+  only when its scores reject the identity (a likelihood-ratio test): a warp
+  distorts the hypervolume the acquisition measures. ParEGO's one scalarised score
+  is warped as a single objective is.
 * Several objectives (scores are vectors, each value minimised): one GP per
   objective and the exact log expected hypervolume improvement over the
   observed front (`pareto="logehvi"`, `hypervolume_improvement`), or one GP
@@ -120,9 +122,10 @@ class BayesianOptimizer:
         max_fit: Most observations the hyperparameter fit sees. Defaults to `150`.
         n_candidates: Quasi-random candidates per proposal. Defaults to `2048`.
         n_starts: Candidates refined locally. Defaults to `10`.
-        warp: Fit the model to Yeo-Johnson-warped scores (`warp_scores`); under
-            several objectives, each only when its scores reject the identity
-            (`warp_scores(only_if_needed=True)`). Defaults to `True`.
+        warp: Fit the model to Yeo-Johnson-warped scores (`warp_scores`); with one
+            GP per objective (`pareto="logehvi"` or `"qparego"`), each objective only
+            when its scores reject the identity (`warp_scores(only_if_needed=True)`).
+            Defaults to `True`.
         prior: Prior of the GP's hyperparameters (`keras_hpx.bayes.Prior`).
             Defaults to `None` (`Prior()`).
         min_noise: Noise floor of the GP, in standardised units. Defaults to
@@ -491,9 +494,10 @@ class BayesianOptimizer:
         excluded: Collection[Hashable],
     ) -> dict | None:
         """Several objectives, one GP per objective (each fitted to its cleaned scores,
-        warped only when they reject the identity, standardised), pending points fantasised at each model's mean; log EHVI
-        over the front (reference point in those units), or the soft log EI of a random
-        Chebyshev scalarisation (`"qparego"`)."""
+        warped only when they reject the identity, standardised), pending points
+        fantasised at each model's mean; log EHVI over the front (reference point in
+        those units), or the soft log EI of a random Chebyshev scalarisation
+        (`"qparego"`)."""
         m = Y.shape[1]
         finite = np.all(np.isfinite(Y), axis=1)
         gps, columns = [], []

@@ -59,7 +59,7 @@ def warp_scores(y: np.ndarray, *, only_if_needed: bool = False) -> np.ndarray:
     landscape with one deep well. The transform (`scipy.stats.yeojohnson`, as
     HEBO does: Cowen-Rivers et al., 2022) makes the scores closer to Gaussian,
     which the GP assumes, without changing their order. Identity when there
-    are fewer than 3 distinct scores or the fit fails.
+    are fewer than 3 distinct scores; the standardised scores when the fit fails.
 
     A monotone warp leaves a minimiser where it is, but not the distances between
     scores: under several objectives it changes the hypervolume an acquisition
@@ -67,7 +67,7 @@ def warp_scores(y: np.ndarray, *, only_if_needed: bool = False) -> np.ndarray:
     twice the log-likelihood gain of the fitted power over `lambda = 1` above the
     chi-square 95% quantile with one degree of freedom (3.84); otherwise the
     standardised scores are returned, an affine map that keeps every hypervolume's
-    proportions.
+    proportions. With few scores the test rarely rejects (with 3, practically never).
 
     Args:
         y: Finite scores, shape `(n,)`.

@@ -108,9 +108,8 @@ class WeakTrialStopping(keras.callbacks.Callback):
             outside a tuner; numbered trials in synchronous Hyperband's order, the
             most aggressive bracket first), which sets where its judgements begin
             and the runs it is compared with (its bracket's and the more patient
-            ones'). Under
-            a tuner with several objectives only successive halving and Hyperband
-            are accepted, and they judge every
+            ones'). Under a tuner with several objectives only successive halving
+            and Hyperband are accepted, and they judge every
             objective at once (`keras_hpx.stopping.pareto_rule`: a run is stopped
             only when dominated at its rung); `monitor` is then unused.
             Defaults to `"median"`.

@@ -44,6 +44,7 @@ __all__ = [
     "MedianRule",
     "SuccessiveHalvingRule",
     "HyperbandRule",
+    "ORDERS",
     "ThresholdRule",
     "RULES",
     "get_rule",
@@ -436,6 +437,11 @@ class SuccessiveHalvingRule(StoppingRule):
 _GOLDEN = (math.sqrt(5.0) - 1.0) / 2.0
 
 
+def _numbered(key: str) -> bool:
+    """Whether a run's name is a trial number (ASCII digits, as Keras Tuner's ids)."""
+    return key.isascii() and key.isdigit() and len(key) <= 30
+
+
 def _unit(run_key: str) -> float:
     """A stable point of `[0, 1)` for a run's name, the same in every process.
 
@@ -444,7 +450,7 @@ def _unit(run_key: str) -> float:
     are spread over the brackets in proportion. Any other name is hashed.
     """
     key = str(run_key)
-    if key.isdigit():
+    if _numbered(key):
         return (int(key) * _GOLDEN) % 1.0
     digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big") / 2.0**64
@@ -520,9 +526,9 @@ class HyperbandRule(StoppingRule):
             training length makes the last bracket a search without stopping.
             Defaults to `4`.
         min_runs: The rule stops nothing at a rung until at least this many runs it is
-            compared with have reached it. Defaults to `1`: as in Optuna's successive
-            halving, a run that meets one other run at a rung goes on only if it is the
-            better of the two.
+            compared with have reached it; with 1, as in Optuna's successive halving, a
+            run that meets one other run at a rung goes on only if it is the better of
+            the two. Defaults to `1`.
         order: `"synchronous"` or `"interleaved"`: how numbered runs are placed in the
             brackets (above). Defaults to `"synchronous"`.
     """
@@ -557,7 +563,7 @@ class HyperbandRule(StoppingRule):
 
     def bracket(self, run_key: str) -> int:
         key = str(run_key)
-        if self.order == "synchronous" and key.isdigit():
+        if self.order == "synchronous" and _numbered(key):
             position = int(key) % sum(_hyperband_cycle(self.reduction_factor, self.brackets))
             for b, count in enumerate(_hyperband_cycle(self.reduction_factor, self.brackets)):
                 if position < count:

@@ -222,6 +222,10 @@ def test_hyperband_places_numbered_trials_in_synchronous_order_by_default():
     assert HyperbandRule(brackets=1).cycle() == [1]
     with pytest.raises(TypeError, match="order=3"):
         HyperbandRule(order=3)
+    # Names that look like numbers to str.isdigit but are not trial numbers are hashed.
+    for odd in ("²", "٣", "9" * 5000):
+        for order in ("synchronous", "interleaved"):
+            assert 0 <= HyperbandRule(order=order).bracket(odd) < 4
 
 
 def test_hyperband_needs_one_other_run_at_a_rung_by_default():
