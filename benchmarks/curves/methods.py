@@ -217,34 +217,12 @@ def hpx_bo_hyperband_shared(
 
 
 def _hyperband_in_cycles() -> Any:
-    """`HyperbandRule()` placing numbered trials as synchronous Hyperband orders its
-    configurations: cycles of 27, 12, 6 and 4 trials per bracket, aggressive first."""
-    import math
-
+    """The product's synchronous order (cycles of 27, 12, 6 and 4 trials per bracket,
+    aggressive first) with `min_runs=2`, as it was measured before `min_runs=1` became
+    the default (this experiment first re-implemented the order in a subclass)."""
     from keras_hpx.stopping import HyperbandRule
 
-    class Variant(HyperbandRule):
-        def __init__(self) -> None:
-            super().__init__(min_runs=2)
-            last = self.brackets - 1
-            # bracket() runs per reference per judged epoch: the cycle is computed once.
-            self.counts = [
-                math.ceil(self.brackets / (last - b + 1) * self.reduction_factor ** (last - b))
-                for b in range(self.brackets)
-            ]
-
-        def bracket(self, run_key: str) -> int:
-            key = str(run_key)
-            if not key.isdigit():
-                return super().bracket(run_key)
-            position = int(key) % sum(self.counts)
-            for b, count in enumerate(self.counts):
-                if position < count:
-                    return b
-                position -= count
-            return self.brackets - 1
-
-    return Variant()
+    return HyperbandRule(order="synchronous", min_runs=2)
 
 
 @register("hpx_bo_hyperband_cycles")
