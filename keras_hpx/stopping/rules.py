@@ -564,8 +564,9 @@ class HyperbandRule(StoppingRule):
     def bracket(self, run_key: str) -> int:
         key = str(run_key)
         if self.order == "synchronous" and _numbered(key):
-            position = int(key) % sum(_hyperband_cycle(self.reduction_factor, self.brackets))
-            for b, count in enumerate(_hyperband_cycle(self.reduction_factor, self.brackets)):
+            cycle = _hyperband_cycle(self.reduction_factor, self.brackets)
+            position = int(key) % sum(cycle)
+            for b, count in enumerate(cycle):
                 if position < count:
                     return b
                 position -= count
