@@ -272,6 +272,58 @@ def test_stopped_trials_are_modelled_at_the_epochs_they_reached(tmp_path):
     assert np.size(saved.lengthscales) == 2  # x and the budget
 
 
+def test_stopped_trials_on_a_conditional_mixed_space_are_modelled_and_rerun(tmp_path):
+    """The multi-fidelity model on a space unlike the recorded tables': two branches with
+    their own float, int and boolean children, two of every three trials stopped after one
+    or two epochs. The model (never the random fallback) proposes, keeps each branch's
+    children, reruns stopped configurations, and homes in on both branches' optima."""
+    hp = kt.HyperParameters()
+    hp.Choice("model", ["a", "b"])
+    with hp.conditional_scope("model", "a"):
+        hp.Float("lr", 1e-4, 1e-1, sampling="log")
+    with hp.conditional_scope("model", "b"):
+        hp.Int("units", 8, 256, sampling="log")
+        hp.Boolean("batchnorm")
+    oracle = _oracle(
+        tmp_path,
+        hp,
+        objective=kt.Objective("val_loss", "min"),
+        max_trials=25,
+        num_initial_points=6,
+        seed=1,
+    )
+
+    def final(v):  # branch a's optimum at lr 0.01, branch b's at 64 units
+        if v["model"] == "a":
+            return (math.log10(v["lr"]) + 2) ** 2
+        return (math.log2(v["units"]) - 6) ** 2 / 4
+
+    sources = []
+    for i in range(25):
+        trial = oracle.create_trial("worker0")
+        sources.append(oracle.last_proposal)
+        v = trial.hyperparameters.values
+        last = 9 if i % 3 == 0 else 1 + i % 2
+        for epoch in range(last):
+            metrics = {"val_loss": final(v) + 1.0 / (epoch + 1)}
+            if epoch == last - 1 and last < 9:
+                metrics.update(EarlyStop(step=epoch, rule="asha").to_metrics())
+            oracle.update_trial(trial.trial_id, metrics, step=epoch)
+        trial.status = "COMPLETED"
+        oracle.end_trial(trial)
+    assert sources[:6] == [ProposalSource.INITIAL] * 6
+    assert set(sources[6:]) <= {ProposalSource.MODEL, ProposalSource.RERUN}
+    assert ProposalSource.RERUN in sources
+    assert "score+budget" in oracle.optimizer.warm_starts
+    space = Space.from_keras_tuner(hp)
+    late = [oracle.trials[t].hyperparameters.values for t in oracle.start_order[12:]]
+    for v in late:
+        active = space.active_values(v, fill_defaults=False)
+        assert space.is_valid(active) and ("lr" in active) == (active["model"] == "a")
+    assert any(v["model"] == "a" and 0.005 <= v["lr"] <= 0.02 for v in late)
+    assert any(v["model"] == "b" and 45 <= v["units"] <= 90 for v in late)
+
+
 def test_multi_fidelity_off_or_no_stop_models_final_scores_only(tmp_path):
     for name, flag, stops in (("off", False, True), ("nostop", True, False)):
         oracle = _oracle(
