@@ -22,9 +22,12 @@ from benchmarks.curves.replay import (  # noqa: E402
     DATA_DIR,
     METRICS,
     CurveTable,
+    ReplayTuner,
+    Search,
     run_kt_hyperband,
     run_optuna,
     run_oracle,
+    silence,
 )
 
 DATASETS = ("digits", "generated")  # the issue's two
@@ -324,3 +327,59 @@ def test_bayesian_hyperband_reruns_stopped_configurations_to_the_end():
         (_, first_stopped), (trained, stopped) = r
         assert first_stopped and not stopped
         assert trained == FTE or index == last  # the last trial may be cut by the budget
+
+
+def _bayesian_hyperband_until(table: CurveTable, directory: Path, trials: int) -> Any:
+    """`BayesianOracle` + `WeakTrialStopping(rule="hyperband")` in `directory`, resumed from
+    what is saved there (as `overwrite=False` does), run until `trials` trials started."""
+    import keras_tuner as kt
+
+    from keras_hpx import BayesianOracle, WeakTrialStopping
+
+    oracle = silence(
+        BayesianOracle(
+            objective=kt.Objective("val_loss", "min"),
+            max_trials=None,
+            hyperparameters=table.space,
+            seed=3,
+        )
+    )
+    oracle._set_project_dir(str(directory), "search")
+    if (directory / "search" / "oracle.json").exists():
+        oracle.reload()
+    callback = WeakTrialStopping(monitor="val_loss", rule="hyperband")
+    tuner = ReplayTuner(oracle, Search(table, "val_loss", 10**6), callback)
+    while len(oracle.start_order) < trials:
+        trial = oracle.create_trial("tuner0")
+        assert trial.status == "RUNNING"
+        tuner.run_trial(trial)
+        trial.status = "COMPLETED"
+        oracle.end_trial(trial)
+    return oracle
+
+
+def test_a_resumed_multi_fidelity_search_runs_the_trials_an_uninterrupted_one_does(
+    digits, tmp_path
+):
+    """Stopped trials, their curves, the bracket placement and reruns all survive a resume:
+    a search interrupted twice (inside the first Hyperband cycle of 27 trials and after it)
+    proposes, stops and reruns exactly what an uninterrupted one does."""
+
+    def trials(oracle: Any) -> list[tuple[dict, Any, bool, bool]]:
+        return [
+            (
+                oracle.trials[t].hyperparameters.values,
+                oracle.trials[t].score,
+                oracle.early_stop(t) is not None,
+                oracle.stopped_twin(t) is not None,
+            )
+            for t in oracle.start_order
+        ]
+
+    straight = trials(_bayesian_hyperband_until(digits, tmp_path / "straight", 40))
+    for n in (13, 29):
+        _bayesian_hyperband_until(digits, tmp_path / "resumed", n)
+    resumed = trials(_bayesian_hyperband_until(digits, tmp_path / "resumed", 40))
+    assert sum(stopped for *_, stopped, _ in straight) >= 10
+    assert sum(rerun for *_, rerun in straight[13:]) >= 2  # reruns after the resumes
+    assert resumed == straight
