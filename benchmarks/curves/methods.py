@@ -367,34 +367,21 @@ def hpx_bo_hyperband_init5(
 
 
 def _populated_budget_optimizer() -> Any:
-    """A `BayesianOptimizer` that maximises the acquisition at the highest budget where at
-    least `dim + 2` configurations were observed (BOHB's choice of budget, Syne Tune
+    """A `BayesianOptimizer` that scores multi-fidelity proposals at the highest budget where
+    at least `dim + 2` configurations were observed (BOHB's choice of budget, Syne Tune
     MOBSTER's `resource_acq="bohb"`), not at the full budget. An experiment (not adopted:
     docs/benchmarks.md, "A held-out table"), so it lives here, not in the package."""
     import numpy as np
 
     from keras_hpx.bayes import BayesianOptimizer
-    from keras_hpx.bayes.optimizer import _add_fantasies, _encode
 
     class PopulatedBudget(BayesianOptimizer):
-        def _suggest_budget(self, space, enc, X, rows, budgets, y, rng, pending, excluded):  # type: ignore[no-untyped-def]
-            Xa = np.column_stack([X[rows], budgets])
-            gp, ys = self._fit(Xa, y, "score+budget", enc)
+        def _acquisition_budget(self, enc: Any, rows: Any, budgets: Any) -> float:
             target = float(np.min(budgets))
             for level in np.unique(budgets):
                 if len(np.unique(rows[budgets >= level])) >= enc.dim + 2:
                     target = float(level)
-
-            def at(x: Any) -> Any:
-                return np.column_stack([x, np.full(len(x), target)])
-
-            predicted = gp.predict(at(X))[0]
-            best = float(np.min(predicted))
-            Xp, _ = _encode(enc, list(pending))
-            if len(Xp):
-                best = min(best, float(np.min(_add_fantasies(gp, Xa, ys, at(Xp)))))
-            anchors = X[np.argsort(predicted, kind="stable")[:5]]
-            return self._maximise_single(space, gp, best, anchors, rng, excluded, lift=at)
+            return target
 
     return PopulatedBudget()
 
