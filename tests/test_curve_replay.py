@@ -362,8 +362,9 @@ def test_a_resumed_multi_fidelity_search_runs_the_trials_an_uninterrupted_one_do
     digits, tmp_path
 ):
     """Stopped trials, their curves, the bracket placement and reruns all survive a resume:
-    a search interrupted twice (inside the first Hyperband cycle of 27 trials and after it)
-    proposes, stops and reruns exactly what an uninterrupted one does."""
+    a search interrupted twice between trials (inside the first Hyperband cycle of 27
+    trials and after it; a kill mid-trial is `tests/test_crash_resume.py`'s) proposes,
+    stops and reruns exactly what an uninterrupted one does."""
 
     def trials(oracle: Any) -> list[tuple[dict, Any, bool, bool]]:
         return [
@@ -381,5 +382,5 @@ def test_a_resumed_multi_fidelity_search_runs_the_trials_an_uninterrupted_one_do
         _bayesian_hyperband_until(digits, tmp_path / "resumed", n)
     resumed = trials(_bayesian_hyperband_until(digits, tmp_path / "resumed", 40))
     assert sum(stopped for *_, stopped, _ in straight) >= 10
-    assert sum(rerun for *_, rerun in straight[13:]) >= 2  # reruns after the resumes
+    assert sum(rerun for *_, rerun in straight[29:]) >= 1  # reruns after both resumes
     assert resumed == straight

@@ -368,9 +368,10 @@ def hpx_bo_hyperband_init5(
 
 def _populated_budget_optimizer() -> Any:
     """A `BayesianOptimizer` that scores multi-fidelity proposals at the highest budget where
-    at least `dim + 2` configurations were observed (BOHB's choice of budget, Syne Tune
-    MOBSTER's `resource_acq="bohb"`), not at the full budget. An experiment (not adopted:
-    docs/benchmarks.md, "A held-out table"), so it lives here, not in the package."""
+    at least `d + 2` runs (`d`: the encoded feature columns) were observed at that budget or
+    above, not at the full budget: BOHB's idea, which fits its model at the highest budget
+    with enough observations (with a smaller threshold than its `d + 3`). An experiment (not
+    adopted: docs/benchmarks.md, "A held-out table"), so it lives here, not in the package."""
     import numpy as np
 
     from keras_hpx.bayes import BayesianOptimizer

@@ -447,8 +447,9 @@ class BayesianOptimizer:
         excluded: Collection[Hashable],
     ) -> dict | None:
         """One objective, some runs stopped early: a GP over `[x, budget]` fitted to every
-        run's scores at the budgets it reached (`fidelity.budget_points`), log EI at the
-        full budget against the best full-budget mean among the tried configurations."""
+        run's scores at the budgets it reached (`fidelity.budget_points`), the acquisition
+        at `_acquisition_budget()`'s budget (the full one) against the best mean there
+        among the tried configurations."""
         Xa = np.column_stack([X[rows], budgets])
         gp, ys = self._fit(Xa, y, "score+budget", enc)
         target = self._acquisition_budget(enc, rows, budgets)

@@ -316,12 +316,13 @@ def test_stopped_trials_on_a_conditional_mixed_space_are_modelled_and_rerun(tmp_
     assert ProposalSource.RERUN in sources
     assert "score+budget" in oracle.optimizer.warm_starts
     space = Space.from_keras_tuner(hp)
-    late = [oracle.trials[t].hyperparameters.values for t in oracle.start_order[12:]]
-    for v in late:
-        active = space.active_values(v, fill_defaults=False)
-        assert space.is_valid(active) and ("lr" in active) == (active["model"] == "a")
-    assert any(v["model"] == "a" and 0.005 <= v["lr"] <= 0.02 for v in late)
-    assert any(v["model"] == "b" and 45 <= v["units"] <= 90 for v in late)
+    values = [oracle.trials[t].hyperparameters.values for t in oracle.start_order]
+    assert all(space.is_valid(space.active_values(v, fill_defaults=False)) for v in values)
+    # Within a tenth of a decade of lr = 0.01 and a fifth of an octave of 64 units (final
+    # scores below 0.01): the model's proposals, not the initial design's, get there.
+    near_a = [i for i, v in enumerate(values) if v["model"] == "a" and final(v) < 0.01]
+    near_b = [i for i, v in enumerate(values) if v["model"] == "b" and final(v) < 0.01]
+    assert near_a and near_b and min(near_a + near_b) >= 6
 
 
 def test_multi_fidelity_off_or_no_stop_models_final_scores_only(tmp_path):
