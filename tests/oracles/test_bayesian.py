@@ -225,21 +225,29 @@ def _epoch_loss(x, epoch, epochs=9):
     return (x - 0.8) ** 2 + 1.5 * x * (1.0 - (epoch + 1) / epochs) ** 2
 
 
-def _drive_with_stops(oracle, n, stop_after, epochs=9):
-    """Trials report every epoch (as WeakTrialStopping does); those `stop_after` picks are
-    stopped early with the typed record, over the wire form, as the callback does."""
+def _drive_with_stops(oracle, n, stop_after, epochs=9, loss=None):
+    """Trials report every epoch (as WeakTrialStopping does); those `stop_after(i, values)`
+    picks (an epoch count, or `None` for all `epochs`) are stopped early with the typed
+    record, over the wire form, as the callback does. `loss(values, epoch, epochs)` is the
+    reported `val_loss` (default: `_epoch_loss` of `values["x"]`). Returns each trial's
+    `last_proposal`."""
+    if loss is None:
+        loss = lambda values, epoch, epochs: _epoch_loss(values["x"], epoch, epochs)  # noqa: E731
+    sources = []
     for i in range(n):
         trial = oracle.create_trial("worker0")
         assert trial.status == "RUNNING"
-        x = trial.hyperparameters.values["x"]
-        last = stop_after(i, x) or epochs
+        sources.append(oracle.last_proposal)
+        values = trial.hyperparameters.values
+        last = stop_after(i, values) or epochs
         for epoch in range(last):
-            metrics = {"val_loss": _epoch_loss(x, epoch, epochs)}
+            metrics = {"val_loss": loss(values, epoch, epochs)}
             if epoch == last - 1 and last < epochs:
                 metrics.update(EarlyStop(step=epoch, rule="asha").to_metrics())
             oracle.update_trial(trial.trial_id, metrics, step=epoch)
         trial.status = "COMPLETED"
         oracle.end_trial(trial)
+    return sources
 
 
 def test_stopped_trials_are_modelled_at_the_epochs_they_reached(tmp_path):
@@ -298,19 +306,12 @@ def test_stopped_trials_on_a_conditional_mixed_space_are_modelled_and_rerun(tmp_
             return (math.log10(v["lr"]) + 2) ** 2
         return (math.log2(v["units"]) - 6) ** 2 / 4
 
-    sources = []
-    for i in range(25):
-        trial = oracle.create_trial("worker0")
-        sources.append(oracle.last_proposal)
-        v = trial.hyperparameters.values
-        last = 9 if i % 3 == 0 else 1 + i % 2
-        for epoch in range(last):
-            metrics = {"val_loss": final(v) + 1.0 / (epoch + 1)}
-            if epoch == last - 1 and last < 9:
-                metrics.update(EarlyStop(step=epoch, rule="asha").to_metrics())
-            oracle.update_trial(trial.trial_id, metrics, step=epoch)
-        trial.status = "COMPLETED"
-        oracle.end_trial(trial)
+    sources = _drive_with_stops(
+        oracle,
+        25,
+        lambda i, v: None if i % 3 == 0 else 1 + i % 2,
+        loss=lambda v, epoch, epochs: final(v) + 1.0 / (epoch + 1),
+    )
     assert sources[:6] == [ProposalSource.INITIAL] * 6
     assert set(sources[6:]) <= {ProposalSource.MODEL, ProposalSource.RERUN}
     assert ProposalSource.RERUN in sources
