@@ -7,6 +7,8 @@ import os
 import time
 from typing import Any
 
+from keras_hpx.checks import invalid
+
 __all__ = ["add_demo_parser", "build_model", "load_digits_split", "run_demo"]
 
 ORACLES = ("grid", "random", "bayes")
@@ -63,7 +65,7 @@ def make_oracle(name: str, max_trials: int, seed: int) -> Any:
 
         # A short demo budget: let the model take over after 6 quasi-random trials.
         return BayesianOracle(num_initial_points=6, **common)
-    raise ValueError(f"Invalid oracle={name!r}: expected one of {list(ORACLES)}.")
+    raise invalid("oracle", name, f"one of {list(ORACLES)}")
 
 
 def run_demo(args: argparse.Namespace) -> int:

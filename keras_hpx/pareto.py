@@ -13,6 +13,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from keras_hpx.checks import invalid
+
 __all__ = [
     "chebyshev",
     "dominates",
@@ -43,7 +45,7 @@ def to_minimise(values: np.ndarray, directions: Sequence[str]) -> np.ndarray:
         raise ValueError(f"{Y.shape[1]} objective columns but {len(directions)} directions.")
     for d in directions:
         if d not in ("min", "max"):
-            raise ValueError(f"Invalid direction {d!r}: expected 'min' or 'max'.")
+            raise invalid("directions", list(directions), "'min' or 'max' for each objective")
     sign = np.array([-1.0 if d == "max" else 1.0 for d in directions])
     return Y * sign
 

@@ -12,6 +12,8 @@ import warnings
 import numpy as np
 from scipy.stats import qmc
 
+from keras_hpx.checks import invalid
+
 __all__ = ["Sampler", "SobolSampler", "UniformSampler", "get_sampler", "SAMPLERS"]
 
 
@@ -90,7 +92,5 @@ def get_sampler(sampler: str | Sampler, seed: int, argument: str = "sampler") ->
         return sampler
     if isinstance(sampler, str) and sampler.lower() in SAMPLERS:
         return SAMPLERS[sampler.lower()](seed)
-    raise ValueError(
-        f"Invalid {argument}={sampler!r}: expected one of {sorted(SAMPLERS)} or a "
-        "keras_hpx.samplers.Sampler instance."
-    )
+    allowed = f"one of {sorted(SAMPLERS)} or a keras_hpx.samplers.Sampler instance"
+    raise invalid(argument, sampler, allowed, ValueError if isinstance(sampler, str) else TypeError)

@@ -26,7 +26,6 @@ of the choice list.
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -541,15 +540,20 @@ class Space:
 
     # ----- grid ---------------------------------------------------------------------------
 
-    def _grid_lists(self, points: Mapping[str, int] | int | None) -> list[list]:
-        lists = []
+    def _grid_lists(self, points: Mapping[str, int] | int | None) -> list[Sequence]:
+        # Lazy for discrete hyperparameters: a wide `Int` has as many values as its
+        # range, and a grid (or its count) must not list them all to visit a few.
+        lists: list[Sequence] = []
         for p in self.params:
             n = points.get(p.name) if isinstance(points, Mapping) else points
-            lists.append(p.grid_values(n))
+            lists.append(_GridValues(p) if p.n_values is not None else p.grid_values(n))
         return lists
 
     def grid(self, points: Mapping[str, int] | int | None = None) -> Iterator[dict]:
         """Every active combination once, in a deterministic order (last varies fastest).
+
+        Lazy: values are made as they are visited, so the first combinations of a huge
+        grid come at once.
 
         Args:
             points: Number of points for floats without `step`: one int for all, or
@@ -558,7 +562,7 @@ class Space:
         lists = self._grid_lists(points)
         if not self.is_conditional:
             names = self.names
-            for combo in itertools.product(*lists):
+            for combo in _product(lists):
                 yield dict(zip(names, combo))
             return
 
@@ -594,29 +598,72 @@ class Space:
         return self._encoded_grid
 
     def grid_size(self, points: Mapping[str, int] | int | None = None) -> int:
-        """Number of active combinations in `grid(points)`, without listing them."""
+        """Number of active combinations in `grid(points)`, without listing them.
+
+        Hyperparameters linked by conditions (or sharing a name) are counted together,
+        and the counts of unlinked groups multiply; within a group, the count from one
+        position on depends only on the values chosen that later positions look at, so
+        it is computed once per such assignment. Ten independent "use this layer? then
+        its width" pairs cost ten small counts, not 2**10 branches.
+        """
         lists = self._grid_lists(points)
         sizes = [len(v) for v in lists]
         if not self.is_conditional:
             return math.prod(sizes)
+        group_of: dict[str, str] = {}
 
-        def count(i: int, current: dict) -> int:
-            if i == len(self.params):
+        def root(name: str) -> str:
+            while group_of.setdefault(name, name) != name:
+                name = group_of[name]
+            return name
+
+        for p in self.params:
+            for parent, _ in p.conditions:
+                group_of[root(parent)] = root(p.name)
+        groups: dict[str, list[int]] = {}
+        for i, p in enumerate(self.params):
+            groups.setdefault(root(p.name), []).append(i)
+        total = 1
+        for members in groups.values():
+            total *= self._count_group(members, lists, sizes)
+        return total
+
+    def _count_group(self, members: list[int], lists: list[Sequence], sizes: list[int]) -> int:
+        # Names that decide anything from member `k` on: the parents named there and
+        # the names themselves (a name set once stays set).
+        ahead: list[list[str]] = [[] for _ in range(len(members) + 1)]
+        seen: set[str] = set()
+        for k in range(len(members) - 1, -1, -1):
+            p = self.params[members[k]]
+            seen |= {n for n, _ in p.conditions} | {p.name}
+            ahead[k] = sorted(seen)
+        memo: dict[tuple, int] = {}
+
+        def count(k: int, current: dict) -> int:
+            if k == len(members):
                 return 1
+            key = (
+                k,
+                tuple((n, type(current[n]).__name__, current[n]) for n in ahead[k] if n in current),
+            )
+            if key in memo:
+                return memo[key]
+            i = members[k]
             p = self.params[i]
             if p.name in current or not self._conditions_hold(p, current):
-                return count(i + 1, current)
-            if p.name not in self._parent_names:
+                total = count(k + 1, current)
+            elif p.name not in self._parent_names:
                 # Nobody depends on this value: multiply instead of branching.
                 current[p.name] = lists[i][0]
-                total = sizes[i] * count(i + 1, current)
+                total = sizes[i] * count(k + 1, current)
                 del current[p.name]
-                return total
-            total = 0
-            for v in lists[i]:
-                current[p.name] = v
-                total += count(i + 1, current)
-            del current[p.name]
+            else:
+                total = 0
+                for v in lists[i]:
+                    current[p.name] = v
+                    total += count(k + 1, current)
+                del current[p.name]
+            memo[key] = total
             return total
 
         return count(0, {})
@@ -624,6 +671,49 @@ class Space:
     def summary(self) -> list[str]:
         """One line per hyperparameter, for humans."""
         return [f"{p.name}: {p.describe()}" for p in self.params]
+
+
+class _GridValues(Sequence):
+    """The values of a discrete hyperparameter in index order, made on demand."""
+
+    def __init__(self, param: Param):
+        self._param = param
+        self._n = cast(int, param.n_values)
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self._n))]
+        if index < 0:
+            index += self._n
+        if not 0 <= index < self._n:
+            raise IndexError(index)
+        return self._param.value_at(index)
+
+
+def _product(lists: Sequence[Sequence]) -> Iterator[tuple]:
+    """`itertools.product` over sequences without copying them (it would list a lazy
+    sequence whole before the first combination)."""
+    sizes = [len(v) for v in lists]
+    if any(n == 0 for n in sizes):
+        return
+    index = [0] * len(lists)
+    current = [v[0] for v in lists]
+    while True:
+        yield tuple(current)
+        j = len(lists) - 1
+        while j >= 0:
+            index[j] += 1
+            if index[j] < sizes[j]:
+                current[j] = lists[j][index[j]]
+                break
+            index[j] = 0
+            current[j] = lists[j][0]
+            j -= 1
+        if j < 0:
+            return
 
 
 def _topological(params: list[Param]) -> list[Param]:

@@ -5,6 +5,7 @@ import os
 import warnings
 
 import keras
+import keras_tuner as kt
 import numpy as np
 import pytest
 
@@ -21,17 +22,17 @@ BAD = [
     (
         lambda: RandomOracle(objective="val_loss", sampler="latin"),
         ValueError,
-        r"sampler='latin'.*\['sobol', 'uniform'\]",
+        r"\['sobol', 'uniform'\].*Received: sampler='latin'$",
     ),
     (
         lambda: BayesianOracle(objective="val_loss", acquisition="foo"),
         ValueError,
-        r"acquisition='foo'.*logei",
+        r"logei.*Received: acquisition='foo'$",
     ),
     (
         lambda: BayesianOracle(objective="val_loss", kernel="foo"),
         ValueError,
-        r"kernel='foo'.*matern52",
+        r"matern52.*Received: kernel='foo'$",
     ),
     (
         lambda: BayesianOracle(objective="val_loss", initial_sampler="x"),
@@ -44,7 +45,7 @@ BAD = [
         ValueError,
         r"num_initial_points=0",
     ),
-    (lambda: WeakTrialStopping(rule="mean"), ValueError, r"rule='mean'.*median"),
+    (lambda: WeakTrialStopping(rule="mean"), ValueError, r"median.*Received: rule='mean'$"),
     (lambda: WeakTrialStopping(mode="up"), ValueError, r"auto.*Received: mode='up'"),
     (lambda: WeakTrialStopping(monitor=""), ValueError, r"monitor=''"),
     (
@@ -64,6 +65,31 @@ BAD = [
         r"`beta`.*acquisition='ucb'.*Received: beta=2\.0",
     ),
     (lambda: BayesianOracle(objective="val_loss", alpha=-1.0), ValueError, r"alpha=-1\.0"),
+    # Keras Tuner accepts these objectives and fails at the first report or score.
+    (
+        lambda: RandomOracle(objective=kt.Objective("val_acc", "maximize")),
+        ValueError,
+        r"direction=\"min\" or \"max\".*Received: objective=Objective\(name='val_acc', "
+        r"direction='maximize'\)$",
+    ),
+    (lambda: GridOracle(objective=[]), ValueError, r"non-empty list.*Received: objective=\[\]$"),
+    (
+        lambda: BayesianOracle(objective=["val_loss", "val_loss"]),
+        ValueError,
+        r"distinct names.*Received: objective=\['val_loss', 'val_loss'\]$",
+    ),
+    (
+        lambda: RandomOracle(objective="my_metric"),
+        ValueError,
+        r"Could not infer.*Received: objective='my_metric'$",
+    ),
+    (lambda: RandomOracle(objective=3), TypeError, r"Received: objective=3$"),
+    (lambda: RandomOracle(objective=("loss",)), TypeError, r"Received: objective=\('loss',\)$"),
+    (
+        lambda: RandomOracle(objective=kt.Objective("score", None)),
+        ValueError,
+        r"Received: objective=Objective\(name='score', direction=None\)$",
+    ),
 ]
 
 
@@ -73,9 +99,32 @@ def test_bad_argument_gets_a_clear_error(make, error, pattern):
         make()
 
 
-def test_float_grid_without_points_names_the_float():
-    import keras_tuner as kt
+def test_valid_objectives_are_still_accepted():
+    for objective in (
+        None,
+        "val_loss",
+        kt.Objective("score", "max"),
+        ["val_loss", kt.Objective("score", "max")],
+    ):
+        RandomOracle(objective=objective)
 
+
+def test_shuffling_a_grid_too_big_to_list_is_refused_when_the_space_is_known():
+    hp = kt.HyperParameters()
+    for i in range(8):
+        hp.Int(f"d{i}", 0, 9)  # 10**8 combinations
+    pattern = r"at most 5000000 combinations; this one has 100000000.*Received: shuffle=True$"
+    with pytest.raises(ValueError, match=pattern):
+        GridOracle(objective="val_loss", hyperparameters=hp, shuffle=True)
+    GridOracle(objective="val_loss", hyperparameters=hp)  # walked lazily: fine
+    # Declared later (as a tuner does before the first trial): refused there.
+    oracle = GridOracle(objective="val_loss", shuffle=True)
+    with pytest.raises(ValueError, match=pattern):
+        oracle.update_space(hp)
+    assert not oracle.hyperparameters.space  # nothing was taken in
+
+
+def test_float_grid_without_points_names_the_float():
     hp = kt.HyperParameters()
     hp.Float("dropout", 0.0, 0.5)
     with pytest.raises(ValueError, match=r"'dropout'.*float_points"):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from scipy.stats import qmc
@@ -85,11 +87,17 @@ def test_get_sampler_by_name_and_instance():
     assert get_sampler(mine, seed=99) is mine  # an instance is used as it is
 
 
-@pytest.mark.parametrize("bad", ["halton", "", None, 3, UniformSampler])
-def test_get_sampler_rejects_unknown_values_naming_the_argument(bad):
-    with pytest.raises(ValueError, match=r"Invalid sampler=.*\['sobol', 'uniform'\]"):
+@pytest.mark.parametrize(
+    "bad, error",
+    [("halton", ValueError), ("", ValueError), (None, TypeError), (3, TypeError)]
+    + [(UniformSampler, TypeError)],
+)
+def test_get_sampler_rejects_unknown_values_naming_the_argument(bad, error):
+    # Keras' wording: what is allowed, then "Received: name=value"; a wrong type is a
+    # TypeError, an unknown name a ValueError.
+    with pytest.raises(error, match=r"\['sobol', 'uniform'\].*Received: sampler="):
         get_sampler(bad, seed=0)
-    with pytest.raises(ValueError, match=r"Invalid initial_sampler="):
+    with pytest.raises(error, match=rf"Received: initial_sampler={re.escape(repr(bad))}$"):
         get_sampler(bad, seed=0, argument="initial_sampler")
 
 

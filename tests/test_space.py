@@ -303,3 +303,54 @@ def test_encoded_grid_is_listed_once_and_matches_grid_key_and_encode():
     np.testing.assert_array_equal(rows, np.array([space.encode(c)[0] for c in configs]))
     assert space.encoded_grid()[2] is rows  # cached on the space
     assert not rows.flags.writeable
+
+
+def test_grid_size_of_many_independent_conditional_pairs_is_counted_not_enumerated():
+    # "use layer i? then its width": 2 ** 40 branches if every parent were branched on.
+    params = []
+    for i in range(40):
+        params.append(Param(f"use{i}", "boolean", values=(False, True), default=False))
+        params.append(
+            Param(f"units{i}", "int", 1, 4, default=1, conditions=((f"use{i}", (True,)),))
+        )
+    space = Space(params)
+    assert space.grid_size() == 5**40  # each pair: off, or on with 4 widths
+    small = Space(params[:8])
+    assert small.grid_size() == len(list(small.grid())) == 5**4
+
+
+def test_grid_size_with_nested_scopes_and_a_name_shared_by_two_branches():
+    model = Param("model", "choice", values=("a", "b", "c"), default="a")
+    deep = Param("deep", "boolean", values=(False, True), default=False)
+    params = [
+        model,
+        Param("units", "int", 1, 3, default=1, conditions=(("model", ("a",)),)),
+        Param("units", "int", 1, 5, default=1, conditions=(("model", ("b",)),)),
+        Param(**{**deep.__dict__, "conditions": (("model", ("a", "b")),)}),
+        Param("depth", "int", 2, 4, default=2, conditions=(("deep", (True,)),)),
+        Param("other", "choice", values=("x", "y"), default="x"),
+    ]
+    space = Space(params)
+    grid = list(space.grid())
+    assert space.grid_size() == len(grid) == (3 * (1 + 3) + 5 * (1 + 3) + 1) * 2
+
+
+def test_a_wide_int_is_counted_and_walked_without_listing_its_values():
+    import tracemalloc
+
+    space = Space(
+        [Param("seed", "int", 0, 10**9, default=0), Param("flag", "boolean", values=(False, True))]
+    )
+    tracemalloc.start()
+    try:
+        assert space.grid_size() == 2 * (10**9 + 1)
+        first = [v for _, v in zip(range(3), space.grid())]
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert first == [
+        {"seed": 0, "flag": False},
+        {"seed": 0, "flag": True},
+        {"seed": 1, "flag": False},
+    ]
+    assert peak < 1_000_000  # a list of 10**9 values would take gigabytes

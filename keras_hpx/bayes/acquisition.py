@@ -30,7 +30,7 @@ from typing import ClassVar
 import numpy as np
 from scipy import special
 
-from keras_hpx.checks import check_number
+from keras_hpx.checks import check_number, invalid
 
 __all__ = [
     "ACQUISITIONS",
@@ -202,6 +202,11 @@ ACQUISITIONS: dict[str, type[AcquisitionFunction]] = {
 }
 
 
+_ACQUISITION_ALLOWED = (
+    f"one of {sorted(ACQUISITIONS)} or a keras_hpx.bayes.acquisition.AcquisitionFunction"
+)
+
+
 def get_acquisition(
     acquisition: str | AcquisitionFunction,
     *,
@@ -227,16 +232,10 @@ def get_acquisition(
     if isinstance(acquisition, AcquisitionFunction):
         return acquisition
     if not isinstance(acquisition, str):
-        raise TypeError(
-            f"Invalid acquisition={acquisition!r} of type {type(acquisition).__name__}; "
-            f"expected one of {sorted(ACQUISITIONS)} or an AcquisitionFunction."
-        )
+        raise invalid("acquisition", acquisition, _ACQUISITION_ALLOWED, TypeError)
     cls = ACQUISITIONS.get(acquisition.lower())
     if cls is None:
-        raise ValueError(
-            f"Invalid acquisition={acquisition!r}; expected one of {sorted(ACQUISITIONS)} "
-            "or an AcquisitionFunction."
-        )
+        raise invalid("acquisition", acquisition, _ACQUISITION_ALLOWED)
     if cls is UpperConfidenceBound:
         return cls() if kappa is None else cls(kappa=kappa)
     # The other classes all take `xi` (the abstract base does not declare it).

@@ -19,6 +19,8 @@ from typing import ClassVar
 
 import numpy as np
 
+from keras_hpx.checks import invalid
+
 __all__ = [
     "RBF",
     "Kernel",
@@ -96,6 +98,9 @@ class RBF(Kernel):
 KERNELS: dict[str, type[Kernel]] = {cls.name: cls for cls in (Matern52, Matern32, RBF)}
 
 
+_KERNEL_ALLOWED = f"one of {sorted(KERNELS)} or a keras_hpx.bayes.kernels.Kernel instance"
+
+
 def get_kernel(kernel: str | Kernel) -> Kernel:
     """Resolves a kernel name or instance.
 
@@ -114,14 +119,9 @@ def get_kernel(kernel: str | Kernel) -> Kernel:
     if isinstance(kernel, str):
         cls = KERNELS.get(kernel.lower())
         if cls is None:
-            raise ValueError(
-                f"Invalid kernel={kernel!r}; expected one of {sorted(KERNELS)} or a Kernel."
-            )
+            raise invalid("kernel", kernel, _KERNEL_ALLOWED)
         return cls()
-    raise TypeError(
-        f"Invalid kernel={kernel!r} of type {type(kernel).__name__}; expected one of "
-        f"{sorted(KERNELS)} or a keras_hpx.bayes.kernels.Kernel instance."
-    )
+    raise invalid("kernel", kernel, _KERNEL_ALLOWED, TypeError)
 
 
 def scaled_sq_dist(x1: np.ndarray, x2: np.ndarray, lengthscales: np.ndarray) -> np.ndarray:

@@ -178,6 +178,7 @@ class HpxOracle(keras_tuner.Oracle):
                 "a keras_tuner.HyperParameters or None",
                 TypeError,
             )
+        _check_objective(objective)
         super().__init__(
             objective=objective,
             max_trials=max_trials,
@@ -929,3 +930,54 @@ class HpxOracle(keras_tuner.Oracle):
                 e.errno,
                 f"keras-hpx could not save trial {trial.trial_id} to {path}: {e.strerror or e}",
             ) from e
+
+
+_OBJECTIVE = (
+    'a metric name, a keras_tuner.Objective(name, direction="min" or "max"), or a '
+    "non-empty list of them with distinct names"
+)
+
+
+class _Shown(str):
+    """Text shown as is where a value's `repr` is expected (in `invalid`'s message)."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def _show_objective(objective: Any) -> _Shown:
+    if isinstance(objective, list):
+        return _Shown("[" + ", ".join(map(_show_objective, objective)) + "]")
+    if isinstance(objective, keras_tuner.Objective):
+        return _Shown(f"Objective(name={objective.name!r}, direction={objective.direction!r})")
+    return _Shown(repr(objective))
+
+
+def _check_objective(objective: Any) -> None:
+    """Raises unless `objective` is one Keras Tuner reads, with a direction for each part.
+
+    Keras Tuner itself accepts an `Objective` with any direction, an empty list and
+    repeated names, and fails later, at the first report or score.
+    """
+    if objective is None:
+        return
+    shown = _show_objective(objective)
+    parts = list(objective) if isinstance(objective, list) else [objective]
+    if not parts:
+        raise invalid("objective", shown, _OBJECTIVE)
+    names = []
+    for part in parts:
+        if isinstance(part, str):
+            names.append(part)
+        elif isinstance(part, keras_tuner.Objective):
+            if part.direction not in ("min", "max"):
+                raise invalid("objective", shown, _OBJECTIVE)
+            names.append(part.name)
+        else:
+            raise invalid("objective", shown, _OBJECTIVE, TypeError)
+    if len(set(names)) != len(names):
+        raise invalid("objective", shown, _OBJECTIVE)
+    try:
+        kta.create_objective(objective)
+    except (ValueError, TypeError) as e:  # e.g. a name whose direction cannot be inferred
+        raise invalid("objective", shown, f"{_OBJECTIVE} ({e})", type(e)) from e

@@ -61,6 +61,7 @@ class GridOracle(HpxOracle):
         check_bool("shuffle", shuffle)
         if hyperparameters is not None and hasattr(hyperparameters, "space"):
             _check_floats(hyperparameters, float_points)
+            _check_shuffle(hyperparameters, float_points, shuffle)
         super().__init__(
             objective=objective,
             max_trials=max_trials,
@@ -114,11 +115,8 @@ class GridOracle(HpxOracle):
             yield from space.grid(self.float_points)
             return
         size = self.grid_size()
-        if size > _MAX_SHUFFLED:
-            raise ValueError(
-                f"Cannot shuffle a grid of {size} combinations (limit {_MAX_SHUFFLED}); "
-                "use shuffle=False or RandomOracle."
-            )
+        if size > _MAX_SHUFFLED:  # grown past the limit by hyperparameters found later
+            raise _too_big_to_shuffle(size)
         combos = list(space.grid(self.float_points))
         order = self.rng_for(0).permutation(len(combos))
         for i in order:
@@ -148,6 +146,7 @@ class GridOracle(HpxOracle):
             # The tuner declares the space before the first trial, outside any lock:
             # a float that cannot be gridded is reported here, where raising is safe.
             _check_floats(hyperparameters, self.float_points)
+            _check_shuffle(hyperparameters, self.float_points, self.shuffle)
         super().update_space(hyperparameters)
 
     # ----- persistence --------------------------------------------------------------------
@@ -173,6 +172,23 @@ def _check_points(points: Any) -> None:
             check_int(f"float_points[{name!r}]", value, 1)
         return
     check_int("float_points", points, 1)
+
+
+def _too_big_to_shuffle(size: int) -> ValueError:
+    return ValueError(
+        f"Invalid argument `shuffle`: a shuffled grid is listed in memory, so it can have "
+        f"at most {_MAX_SHUFFLED} combinations; this one has {size}. Use shuffle=False "
+        "(the grid is then walked lazily) or keras_hpx.RandomOracle. Received: shuffle=True"
+    )
+
+
+def _check_shuffle(hyperparameters: Any, points: Any, shuffle: bool) -> None:
+    """Raises if `shuffle` would list a grid larger than `_MAX_SHUFFLED`."""
+    if not shuffle or not hyperparameters.space:
+        return
+    size = Space.from_keras_tuner(hyperparameters).grid_size(points)
+    if size > _MAX_SHUFFLED:
+        raise _too_big_to_shuffle(size)
 
 
 def _check_floats(hyperparameters: Any, points: Any) -> None:

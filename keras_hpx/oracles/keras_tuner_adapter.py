@@ -17,6 +17,9 @@ What is used, and why:
   `Oracle._get_trial_dir()`: where the project's files live.
 * `Oracle._save_trial()`: overridden to write `trial.json` atomically;
   `Oracle.reload()`: overridden to check every file it reads.
+* `keras_tuner.src.engine.objective.create_objective`: how `Oracle` reads its
+  `objective` argument (a direction inferred from a metric's name), called early to
+  check the argument before any state exists.
 * `keras_tuner.src.engine.metrics_tracking.MetricsTracker`: a fresh, empty
   metrics record for a trial that is rerun after its worker was lost.
 * `keras_tuner.src.engine.tuner_utils.validate_trial_results`: with several
@@ -38,6 +41,7 @@ import keras_tuner
 
 __all__ = [
     "SUPPORTED",
+    "create_objective",
     "new_metrics",
     "oracle_file",
     "project_dir",
@@ -53,6 +57,7 @@ SUPPORTED = ">=1.4.7,<1.5"
 
 try:
     from keras_tuner.src.engine import metrics_tracking as _kt_metrics
+    from keras_tuner.src.engine import objective as _kt_objective
     from keras_tuner.src.engine import oracle as _kt_oracle
     from keras_tuner.src.engine import trial as _kt_trial
 
@@ -60,6 +65,7 @@ try:
     _THREADS = _kt_oracle.THREADS
     _MetricsTracker = _kt_metrics.MetricsTracker
     _Trial = _kt_trial.Trial
+    _create_objective = _kt_objective.create_objective
 except (ImportError, AttributeError) as e:  # pragma: no cover - depends on the installed version
     raise ImportError(
         f"keras-hpx needs keras-tuner {SUPPORTED}; a private part it uses ({e}) was not found "
@@ -114,6 +120,11 @@ def oracle_file(oracle: Any) -> str:
 def trial_dir(oracle: Any, trial_id: str) -> str:
     """Directory of one trial (`trial_<id>`), created by Keras Tuner."""
     return oracle._get_trial_dir(trial_id)
+
+
+def create_objective(objective: Any) -> Any:
+    """The `Objective` (or `MultiObjective`) Keras Tuner's `Oracle` makes of `objective`."""
+    return _create_objective(objective)
 
 
 def new_metrics() -> Any:

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from keras_hpx.checks import check_choice
+from keras_hpx.checks import check_choice, invalid
 
 __all__ = [
     "Decision",
@@ -86,7 +86,7 @@ class Decision:
 
 def _check_mode(mode: str) -> None:
     if mode not in _MODES:
-        raise ValueError(f"Invalid mode={mode!r}; expected one of {list(_MODES)}.")
+        raise invalid("mode", mode, f"one of {list(_MODES)}")
 
 
 def _to_loss(value: float, mode: str) -> float:
@@ -134,7 +134,7 @@ def _latest(curve: Curve, step: int) -> tuple[int, float] | None:
 
 def _check_int(name: str, value: int, minimum: int) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"Invalid {name}={value!r}; expected an integer >= {minimum}.")
+        raise invalid(name, value, f"an integer >= {minimum}")
 
 
 def _fmt(value: float) -> str:
@@ -273,7 +273,7 @@ class PercentileRule(StoppingRule):
             or not isinstance(percentile, (int, float, np.number))
             or not 0.0 < float(percentile) <= 100.0
         ):
-            raise ValueError(f"Invalid percentile={percentile!r}; expected a number in (0, 100].")
+            raise invalid("percentile", percentile, "a number in (0, 100]")
         self.percentile = float(percentile)
 
     def _label(self) -> str:
@@ -590,9 +590,7 @@ class HyperbandRule(StoppingRule):
             or not isinstance(bracket, (int, np.integer))
             or not 0 <= bracket < self.brackets
         ):
-            raise ValueError(
-                f"Invalid bracket={bracket!r}; expected an integer in [0, {self.brackets})."
-            )
+            raise invalid("bracket", bracket, f"an integer in [0, {self.brackets})")
         return SuccessiveHalvingRule(
             min_steps=self.min_steps * self.reduction_factor**bracket,
             reduction_factor=self.reduction_factor,
@@ -637,7 +635,7 @@ class ThresholdRule(StoppingRule):
             or not isinstance(bound, (int, float, np.number))
             or math.isnan(float(bound))
         ):
-            raise ValueError(f"Invalid bound={bound!r}; expected a number or None.")
+            raise invalid("bound", bound, "a number or None")
         self.bound = None if bound is None else float(bound)
 
     def decide(
@@ -690,6 +688,9 @@ RULES: dict[str, type[StoppingRule]] = {
 }
 
 
+_RULE_ALLOWED = f"one of {sorted(RULES)} or a keras_hpx.stopping.rules.StoppingRule"
+
+
 def get_rule(
     rule: str | StoppingRule,
     min_steps: int | None = None,
@@ -712,24 +713,21 @@ def get_rule(
     if isinstance(rule, StoppingRule):
         for name, value in (("min_steps", min_steps), ("min_runs", min_runs)):
             if value is not None:
-                raise ValueError(
-                    f"Invalid {name}={value!r} with rule={rule!r}; pass {name} to the "
-                    f"rule object instead, or give the rule by name."
+                raise invalid(
+                    name,
+                    value,
+                    f"None with a rule object (rule={rule!r}); set {name} on the rule "
+                    "object instead, or give the rule by name",
                 )
         return rule
     if isinstance(rule, str):
         cls = RULES.get(rule.lower())
         if cls is None:
-            raise ValueError(
-                f"Invalid rule={rule!r}; expected one of {sorted(RULES)} or a StoppingRule."
-            )
+            raise invalid("rule", rule, _RULE_ALLOWED)
         kwargs = {}
         if min_steps is not None:
             kwargs["min_steps"] = min_steps
         if min_runs is not None:
             kwargs["min_runs"] = min_runs
         return cls(**kwargs)
-    raise TypeError(
-        f"Invalid rule={rule!r} of type {type(rule).__name__}; expected one of "
-        f"{sorted(RULES)} or a StoppingRule."
-    )
+    raise invalid("rule", rule, _RULE_ALLOWED, TypeError)

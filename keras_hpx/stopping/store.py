@@ -22,6 +22,8 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from keras_hpx.checks import invalid
+
 __all__ = ["RunCurve", "CurveStore", "MemoryStore", "FileStore", "get_store"]
 
 
@@ -168,7 +170,7 @@ class FileStore(CurveStore):
 
     def __init__(self, path: str | os.PathLike) -> None:
         if not isinstance(path, (str, os.PathLike)) or not os.fspath(path):
-            raise TypeError(f"Invalid path={path!r}; expected a non-empty str or os.PathLike.")
+            raise invalid("path", path, "a non-empty str or os.PathLike", TypeError)
         self.path = os.path.abspath(os.fspath(path))
         self._lock = threading.Lock()
         self._offset = 0
@@ -240,7 +242,4 @@ def get_store(store: str | os.PathLike | CurveStore | None) -> CurveStore:
         return store
     if isinstance(store, (str, os.PathLike)):
         return FileStore(store)
-    raise TypeError(
-        f"Invalid store={store!r} of type {type(store).__name__}; expected None, a file path "
-        f"or a CurveStore."
-    )
+    raise invalid("store", store, "None, a file path or a CurveStore", TypeError)

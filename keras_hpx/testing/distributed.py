@@ -38,6 +38,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO
 
+from keras_hpx.checks import invalid
 from keras_hpx.testing.ports import free_port  # re-exported (it was defined here)
 
 __all__ = ["ProcessResult", "DistributedResult", "free_port", "run_distributed"]
@@ -181,12 +182,12 @@ def run_distributed(
         A `DistributedResult`.
     """
     if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
-        raise ValueError(f"Invalid n_workers={n_workers!r}; expected an integer >= 1.")
+        raise invalid("n_workers", n_workers, "an integer >= 1")
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
-        raise ValueError(f"Invalid timeout={timeout!r}; expected a positive number of seconds.")
+        raise invalid("timeout", timeout, "a positive number of seconds")
     script = os.fspath(script)
     if not os.path.isfile(script):
-        raise ValueError(f"Invalid script={script!r}; no such file.")
+        raise invalid("script", script, "the path of an existing file")
     port = free_port(host) if port is None else int(port)
     python = python or sys.executable
     base_env = dict(os.environ)
