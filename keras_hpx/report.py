@@ -10,7 +10,9 @@ import csv
 import io
 import math
 import os
+import shutil
 import threading
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -75,16 +77,64 @@ class TrialsCSV:
         self._columns: list[str] | None = None
         self._rows: list[dict] = []
         self._ids: set[str | None] = set()
+        self._clean = True  # the file can be appended to
         self._lock = threading.Lock()
 
     def _load(self) -> None:
+        """Reads the file back; damage costs only the rows it touched.
+
+        A row with too many or too few cells (a cut last line, a line glued to it),
+        or without a trial id, is dropped; a file that is not UTF-8 text or whose
+        header has no `trial_id` column is unreadable as a whole. Either way a warning
+        names the file, the original is kept as `<path>.damaged`, and the next write
+        rewrites the file clean (appending would glue the next row to a cut line).
+        """
         self._columns, self._rows = [], []
-        if os.path.exists(self.path):
-            with open(self.path, newline="", encoding="utf-8") as f:
-                reader = csv.DictReader(f)
-                self._columns = list(reader.fieldnames or [])
-                self._rows = list(reader)
-        self._ids = {r.get("trial_id") for r in self._rows}
+        self._ids = set()
+        self._clean = True
+        if not os.path.exists(self.path):
+            return
+        with open(self.path, "rb") as f:
+            data = f.read()
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as e:
+            self._damaged(f"is not UTF-8 text (byte {e.start}); none of its rows could be read")
+            return
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        columns = list(reader.fieldnames or [])
+        if columns and ("trial_id" not in columns or len(set(columns)) != len(columns)):
+            self._damaged("has a damaged header; none of its rows could be read")
+            return
+        rows, dropped = [], 0
+        try:
+            for row in reader:
+                if None in row or None in row.values() or not row.get("trial_id"):
+                    dropped += 1
+                    continue
+                rows.append(row)
+        except csv.Error as e:  # e.g. a NUL byte: the rest of the file is unreadable
+            self._damaged(f"is damaged after row {len(rows) + dropped} ({e}); rows before kept")
+            dropped = 0
+        self._columns, self._rows = columns, rows
+        self._ids = {r["trial_id"] for r in rows}
+        if dropped:
+            self._damaged(f"has {dropped} damaged row(s), dropped; the other rows are kept")
+        elif text and not text.endswith(("\n", "\r")):
+            self._clean = False  # a last line without its end: rewrite, never append
+
+    def _damaged(self, what: str) -> None:
+        kept, n = self.path + ".damaged", 1
+        while os.path.exists(kept):  # an earlier damaged copy is kept too
+            kept, n = f"{self.path}.damaged.{n}", n + 1
+        try:
+            shutil.copyfile(self.path, kept)
+        except OSError:
+            kept = "(could not be kept)"
+        warnings.warn(
+            f"keras-hpx: {self.path} {what}. The original is kept as {kept}.", stacklevel=4
+        )
+        self._clean = False
 
     def append(
         self,
@@ -132,7 +182,7 @@ class TrialsCSV:
                 self._rows = [r for r in self._rows if r.get("trial_id") != trial_id]
             self._rows.append(row)
             self._ids.add(trial_id)
-            if new or replaced or not os.path.exists(self.path):
+            if new or replaced or not self._clean or not os.path.exists(self.path):
                 self._rewrite()
             else:
                 with open(self.path, "a", newline="", encoding="utf-8") as f:
@@ -177,6 +227,7 @@ class TrialsCSV:
         writer.writeheader()
         writer.writerows(self._rows)
         atomic_write_text(self.path, buf.getvalue())
+        self._clean = True
 
     def rows(self) -> list[dict]:
         """The rows, as read back from the file."""

@@ -174,8 +174,8 @@ class TrialLogger(TrialCallback):
                 reason or None,
                 error,
             )
-        except OSError as e:
-            print(f"TrialLogger: could not write {self.path}: {e}", flush=True)
+        except Exception as e:  # the log is a courtesy: the trial it describes stands
+            print(f"TrialLogger: could not write {self.path}: {e!r}", flush=True)
         done = state["done"] = state.get("done", 0) + 1
         if score is not None and math.isfinite(score):
             state.setdefault("scores", []).append(score)

@@ -189,6 +189,7 @@ class HpxOracle(keras_tuner.Oracle):
             max_retries_per_trial=max_retries_per_trial,
             max_consecutive_failed_trials=max_consecutive_failed_trials,
         )
+        self._given_seed = seed  # a resume keeps the saved seed; told if this differs
         if seed is not None:  # Keras Tuner reads `seed or random`, which loses seed=0
             self.seed = int(seed)
             self._seed_state = self.seed
@@ -791,6 +792,7 @@ class HpxOracle(keras_tuner.Oracle):
     def get_state(self) -> dict:
         state = super().get_state()
         state["hpx"] = {
+            "oracle": type(self).__name__,
             "queue": self.warm_start.items,
             "elapsed": self.elapsed(),
             "start_times": self._start_times,
@@ -861,27 +863,19 @@ class HpxOracle(keras_tuner.Oracle):
         """Reads the project back (`overwrite=False`), every file checked.
 
         A damaged `trial.json` costs that trial (kept as `FAILED`, a warning names
-        the file); a damaged `oracle.json` is replaced by its previous generation.
+        the file); a damaged `oracle.json` is replaced by its previous generation; a
+        damaged tuner file (read by Keras Tuner next) by an empty state.
         See `keras_hpx.oracles.recovery`.
 
         Raises:
             keras_hpx.files.DamagedFileError: `oracle.json` and its previous
                 generation are both unreadable (the message says how to recover).
         """
-        loaded = recovery.load_project(self)
-        self.trials.update(loaded.trials)
-        for trial_id, path in loaded.damaged.items():
-            self.trials[trial_id] = recovery.placeholder_for(loaded.state, trial_id, path)
-        self.damaged_trials |= set(loaded.damaged)
-        try:
-            self.set_state(loaded.state)
-        except KeyError as e:  # as Keras Tuner says it
-            raise RuntimeError(
-                "Error reloading `Oracle` from existing project. If you did not mean to "
-                "reload from an existing project, change the `project_name` or pass "
-                f"`overwrite=True` when creating the `Tuner`. Found existing project at: "
-                f"{kta.project_dir(self)}"
-            ) from e
+        project = kta.project_dir(self)
+        if project is not None:
+            recovery.repair_tuner_files(project, kta.oracle_file(self))
+        loaded = recovery.load_project(self, self._restore)
+        self._warn_changed_settings(loaded.state)
         for trial in self.ongoing_trials.values():  # running at the crash: rerun them
             kta.retry_queue(self).append(trial.trial_id)
         self.ongoing_trials: dict[str, Any] = {}
@@ -889,6 +883,35 @@ class HpxOracle(keras_tuner.Oracle):
             self._save_trial(self.trials[trial_id])
         if loaded.damaged or loaded.used_previous:
             self.save()
+
+    def _warn_changed_settings(self, state: Mapping[str, Any]) -> None:
+        """Says when the resumed search is not run as this oracle was built to run it."""
+        where = kta.project_dir(self)
+        hpx = state.get("hpx", {})
+        saved = hpx.get("oracle") if isinstance(hpx, Mapping) else None
+        if isinstance(saved, str) and saved != type(self).__name__:
+            warnings.warn(
+                f"keras-hpx: the project {where} was searched by a {saved}; it resumes "
+                f"with this {type(self).__name__}, which skips the configurations tried.",
+                stacklevel=3,
+            )
+        if self._given_seed is not None and self.seed != self._given_seed:
+            warnings.warn(
+                f"keras-hpx: the project {where} was started with seed={self.seed}; the "
+                f"resumed search keeps it (so that it runs the trials an uninterrupted "
+                f"search would), not seed={self._given_seed}. For another seed, use a new "
+                "project_name or overwrite=True.",
+                stacklevel=3,
+            )
+
+    def _restore(self, loaded: recovery.LoadedProject) -> None:
+        """Takes a project read back; raises on a state of the wrong shape (then
+        `load_project` tries the previous generation, which overwrites all of this)."""
+        self.trials = dict(loaded.trials)
+        for trial_id, path in loaded.damaged.items():
+            self.trials[trial_id] = recovery.placeholder_for(loaded.state, trial_id, path)
+        self.damaged_trials = set(loaded.damaged)
+        self.set_state(loaded.state)
 
     def save(self) -> None:
         """Writes `oracle.json` atomically, keeping the previous generation beside it.

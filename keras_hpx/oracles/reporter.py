@@ -124,8 +124,11 @@ class TrialReporter:
                     csv.set_column("pareto", dict.fromkeys(snapshot.front, 1), default=0)
                 if epochs is not None:
                     csv.set_column(EPOCHS_COLUMN, {trial.trial_id: epochs})
-            except OSError as e:
-                warnings.warn(f"Could not write {csv.path}: {e}", stacklevel=2)
+            except Exception as e:  # the file is a courtesy: the search goes on
+                warnings.warn(
+                    f"keras-hpx: could not write trial {trial.trial_id}'s row to {csv.path}: {e!r}",
+                    stacklevel=2,
+                )
         if self.progress:
             print(progress_line(trial, values, stop, snapshot), flush=True)
 

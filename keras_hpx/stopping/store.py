@@ -19,6 +19,7 @@ import json
 import math
 import os
 import threading
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -101,17 +102,24 @@ class CurveStore:
         """Returns every run's curve, keyed by run id, in the order runs first wrote."""
         runs: dict[str, RunCurve] = {}
         for record in self._records():
-            run = runs.setdefault(record["run"], RunCurve(record["run"]))
-            if record.get("end"):
-                run.finished = True
-                run.stopped = bool(record.get("stopped"))
-                run.stop_step = record.get("step")
-                run.reason = record.get("reason") or ""
-            elif "bracket" in record:
-                run.bracket = int(record["bracket"])
-            else:
-                run.values[int(record["step"])] = _decode(record["value"])
+            try:
+                self._apply(runs, record)
+            except (KeyError, TypeError, ValueError):
+                continue  # a record of the wrong shape (a damaged file): that record only
         return runs
+
+    @staticmethod
+    def _apply(runs: dict[str, RunCurve], record: dict) -> None:
+        run = runs.setdefault(record["run"], RunCurve(record["run"]))
+        if record.get("end"):
+            run.finished = True
+            run.stopped = bool(record.get("stopped"))
+            run.stop_step = record.get("step")
+            run.reason = record.get("reason") or ""
+        elif "bracket" in record:
+            run.bracket = int(record["bracket"])
+        else:
+            run.values[int(record["step"])] = _decode(record["value"])
 
     def references(self, exclude: str | None = None) -> list[Mapping[int, float]]:
         """Returns the curves of every run except `exclude`.
@@ -174,6 +182,7 @@ class FileStore(CurveStore):
         self.path = os.path.abspath(os.fspath(path))
         self._lock = threading.Lock()
         self._offset = 0
+        self._lines = 0  # lines read so far, to name a damaged one
         self._cache: list[dict] = []
 
     def _write(self, record: dict) -> None:
@@ -182,10 +191,15 @@ class FileStore(CurveStore):
         line = (json.dumps(record, separators=(",", ":")) + "\n").encode()
         parent = os.path.dirname(self.path)
         os.makedirs(parent, exist_ok=True)
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             try:
+                size = os.fstat(fd).st_size
+                if size and os.pread(fd, 1, size - 1) != b"\n":
+                    # A cut last line (a writer killed mid-write, a damaged copy): end it,
+                    # so that it costs its own record and not this one too.
+                    line = b"\n" + line
                 os.write(fd, line)
             finally:
                 fcntl.flock(fd, fcntl.LOCK_UN)
@@ -205,16 +219,33 @@ class FileStore(CurveStore):
                 try:
                     size = os.fstat(f.fileno()).st_size
                     if size < self._offset:  # the file was replaced or truncated
-                        self._offset, self._cache = 0, []
+                        self._offset, self._lines, self._cache = 0, 0, []
                     f.seek(self._offset)
                     data = f.read()
                 finally:
                     fcntl.flock(f.fileno(), fcntl.LOCK_UN)
             complete = data[: data.rfind(b"\n") + 1]
             self._offset += len(complete)
-            for line in complete.splitlines():
-                if line.strip():
-                    self._cache.append(json.loads(line))
+            bad = []
+            for line in complete.split(b"\n")[:-1]:
+                self._lines += 1
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                except ValueError:  # not JSON, or not UTF-8 (UnicodeDecodeError)
+                    record = None
+                if isinstance(record, dict) and isinstance(record.get("run"), str):
+                    self._cache.append(record)
+                else:
+                    bad.append(self._lines)
+            if bad:
+                # A damaged line costs the one record it held; the curves go on.
+                warnings.warn(
+                    f"keras-hpx: {self.path}: line(s) {bad} damaged, skipped (each held one "
+                    "epoch's value or one run's end).",
+                    stacklevel=3,
+                )
             return list(self._cache)
 
     def __getstate__(self) -> dict:

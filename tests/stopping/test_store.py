@@ -1,6 +1,7 @@
 import math
 import multiprocessing
 import os
+import re
 
 import pytest
 
@@ -101,3 +102,30 @@ def test_file_store_pickles_by_path(tmp_path):
 def test_base_class_is_abstract():
     with pytest.raises(NotImplementedError):
         CurveStore().append("a", 0, 1.0)
+
+
+def test_file_store_skips_damaged_lines_and_names_them(tmp_path):
+    path = tmp_path / "c.jsonl"
+    store = FileStore(path)
+    store.append("a", 0, 1.0)
+    with open(path, "ab") as f:
+        f.write(b'{"run":"a","step":1,"val\n')  # cut mid-record, then its end came
+        f.write(b"\xff\xfe garbage\n")
+        f.write(b'["not", "a", "record"]\n')
+        f.write(b'{"run":"a","step":"x","value":1.0}\n')  # a record of the wrong shape
+    store.append("a", 2, 0.5)
+    with pytest.warns(UserWarning, match=rf"{re.escape(str(path))}: line\(s\) \[2, 3, 4\] damaged"):
+        curves = FileStore(path).curves()
+    assert curves["a"].values == {0: 1.0, 2: 0.5}
+
+
+def test_a_record_written_after_a_cut_last_line_is_not_lost(tmp_path):
+    # A writer killed mid-line leaves no line end; the next record must not be glued to it.
+    path = tmp_path / "c.jsonl"
+    store = FileStore(path)
+    store.append("a", 0, 1.0)
+    with open(path, "ab") as f:
+        f.write(b'{"run":"a","st')
+    store.append("a", 1, 0.5)
+    with pytest.warns(UserWarning, match=r"line\(s\) \[2\] damaged"):
+        assert FileStore(path).curves()["a"].values == {0: 1.0, 1: 0.5}
