@@ -2,6 +2,7 @@
 
     python benchmarks/multi_fidelity_benchmark.py --seeds 20
     python benchmarks/multi_fidelity_benchmark.py --seeds 3 --methods hpx_random_asha kt_hyperband
+    python benchmarks/multi_fidelity_benchmark.py --merge a.json b.json --out all.json
 
 Every method searches the tables of `benchmarks/curves/data/` (real Keras runs recorded by
 `benchmarks/curves/record.py`: 1,008 configurations x 27 epochs on scikit-learn's digits
@@ -95,6 +96,69 @@ def compact(trace: Trace) -> dict[str, Any]:
         "trials": len(trace.trials),
         "stopped_early": int(sum(t[3] for t in trace.trials)),
         "method_seconds": trace.method_seconds,
+    }
+
+
+def from_compact(saved: dict[str, Any], objective: str) -> Trace:
+    """A `Trace` back from `compact`'s dict: its anytime curve and cost (the trials'
+    details are not saved; `trials` holds placeholders, one per trial, those stopped
+    early first)."""
+    best = [math.nan if v is None else float(v) for v in saved["best"]]
+    stopped = int(saved.get("stopped_early", 0))
+    placeholders = [(-1, -1, -1, True)] * stopped
+    placeholders += [(-1, -1, -1, False)] * (int(saved["trials"]) - stopped)
+    trace = Trace(objective, list(saved["epochs"]), best, [], placeholders)
+    trace.method_seconds = float(saved["method_seconds"])
+    return trace
+
+
+def merge(paths: list[str], methods: list[str] | None = None) -> dict[str, Any]:
+    """Joins result files of the same methods on other seeds (e.g. `--first-seed 20`
+    added to a run of seeds 0-19), keeping only `methods` when given. Every method of a
+    dataset must end with the same seeds, none twice. Replays are deterministic, so the
+    result is the run of all seeds at once.
+    """
+    runs = []
+    for path in paths:
+        with open(path) as f:
+            runs.append(json.load(f))
+    objective = runs[0]["settings"]["objective"]
+    budgets = runs[0]["settings"]["budgets_fte"]
+    for path, saved in zip(paths, runs):
+        if saved["settings"]["objective"] != objective:
+            raise SystemExit(f"{path}: objective {saved['settings']['objective']}, not {objective}")
+    datasets: dict[str, Any] = {}
+    seeds_of: dict[tuple[str, str], list[int]] = {}
+    for saved in runs:
+        for name, entry in saved["datasets"].items():
+            into = datasets.setdefault(
+                name, {k: v for k, v in entry.items() if k != "methods"} | {"methods": {}}
+            )
+            for method, traces in entry["methods"].items():
+                if methods is not None and method not in methods:
+                    continue
+                into["methods"].setdefault(method, []).extend(
+                    from_compact(t, objective) for t in traces
+                )
+                seeds_of.setdefault((name, method), []).extend(saved["settings"]["seeds"])
+    all_seeds: list[int] = []
+    for (name, method), seeds in seeds_of.items():
+        if len(set(seeds)) != len(seeds):
+            raise SystemExit(f"{name} {method}: a seed appears twice in the merged files")
+        if not all_seeds:
+            all_seeds = seeds
+        if sorted(seeds) != sorted(all_seeds):
+            raise SystemExit(f"{name} {method}: seeds {sorted(seeds)}, not {sorted(all_seeds)}")
+    return {
+        "settings": {
+            "objective": objective,
+            "budgets_fte": budgets,
+            "max_fte": max(budgets),
+            "seeds": all_seeds,
+            "methods": sorted({m for _, m in seeds_of}),
+            "merged_from": paths,
+        },
+        "datasets": datasets,
     }
 
 
@@ -215,21 +279,31 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--datasets", nargs="+", default=["digits", "generated"])
-    parser.add_argument("--methods", nargs="+", default=DEFAULT_METHODS)
+    parser.add_argument("--methods", nargs="+", default=None, help="defaults to the default set")
     parser.add_argument("--objective", choices=["val_loss", "val_accuracy"], default="val_loss")
     parser.add_argument("--budgets", type=float, nargs="+", default=[5, 10, 20, 30, 50])
     parser.add_argument("--data-dir", default=str(DATA_DIR))
     parser.add_argument("--out", default="bench_out/multi_fidelity.json")
     parser.add_argument("--plot", default=None, help="a .png path for the anytime curves")
     parser.add_argument("--list", action="store_true", help="list the registered methods")
+    parser.add_argument(
+        "--merge",
+        nargs="+",
+        metavar="JSON",
+        help="instead of running: join result files of the same methods on other seeds",
+    )
     args = parser.parse_args(argv)
     if args.list:
         for name, fn in METHODS.items():
             print(f"{name}: {(fn.__doc__ or '').strip().splitlines()[0]}")
         return
-    for method in args.methods:
-        get_method(method)  # fail before any work on a wrong name
-    results = run(args)
+    if args.merge:
+        results = merge(args.merge, args.methods)
+    else:
+        args.methods = args.methods or DEFAULT_METHODS
+        for method in args.methods:
+            get_method(method)  # fail before any work on a wrong name
+        results = run(args)
     print(summarise(results, args.data_dir))
     out = {
         "settings": results["settings"],

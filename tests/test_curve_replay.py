@@ -384,3 +384,28 @@ def test_a_resumed_multi_fidelity_search_runs_the_trials_an_uninterrupted_one_do
     assert sum(stopped for *_, stopped, _ in straight) >= 10
     assert sum(rerun for *_, rerun in straight[29:]) >= 1  # reruns after both resumes
     assert resumed == straight
+
+
+def test_merged_result_files_are_the_run_of_all_seeds_at_once(tmp_path, capsys):
+    from benchmarks import multi_fidelity_benchmark as mfb
+
+    common = ["--datasets", "digits", "--methods", "hpx_random_asha", "--budgets", "1", "2"]
+    files = {}
+    for name, seeds in {"all": ["--seeds", "3"], "a": ["--seeds", "1"]}.items():
+        files[name] = str(tmp_path / f"{name}.json")
+        mfb.main([*common, *seeds, "--out", files[name]])
+    files["b"] = str(tmp_path / "b.json")
+    mfb.main([*common, "--seeds", "2", "--first-seed", "1", "--out", files["b"]])
+    capsys.readouterr()
+    merged = str(tmp_path / "merged.json")
+    mfb.main(["--merge", files["a"], files["b"], "--out", merged])
+    table = capsys.readouterr().out
+    whole, joined = (json.load(open(files["all"])), json.load(open(merged)))
+    assert joined["settings"]["seeds"] == [0, 1, 2]
+    for traces in (whole, joined):  # seconds in the method are timings: not compared
+        for trace in traces["datasets"]["digits"]["methods"]["hpx_random_asha"]:
+            assert trace.pop("method_seconds") > 0
+    assert joined["datasets"] == whole["datasets"]
+    assert "| hpx_random_asha |" in table and "3 seeds" in table
+    with pytest.raises(SystemExit, match="a seed appears twice"):
+        mfb.merge([files["a"], files["all"]])
