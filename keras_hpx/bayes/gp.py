@@ -44,6 +44,7 @@ import scipy.linalg
 import scipy.optimize
 
 from keras_hpx.bayes.kernels import Kernel, get_kernel, scaled_sq_dist
+from keras_hpx.bayes.transforms import mean_and_std
 from keras_hpx.checks import check_int, check_number, invalid
 
 __all__ = ["GaussianProcess", "GPParams", "Prior"]
@@ -311,9 +312,9 @@ class GaussianProcess:
         n, d = X.shape
         self._tie = _tie_index(d, tied)
         k = d if self._tie is None else int(self._tie.max()) + 1
-        self.y_mean = float(np.mean(y)) if n else 0.0
-        std = float(np.std(y)) if n > 1 else 0.0
-        self.y_std = std if std > 1e-12 * max(1.0, abs(self.y_mean)) else 1.0
+        self.y_mean, std = mean_and_std(y)
+        # Spread below float64's resolution of the scores is no signal (a constant).
+        self.y_std = std if std > 1e-12 * float(np.max(np.abs(y), initial=0.0)) else 1.0
         ys = self.standardize(y)
         Xf, yf = (X, ys) if fit_subset is None else (X[fit_subset], ys[fit_subset])
 

@@ -24,6 +24,24 @@ import scipy.stats
 __all__ = ["clean_scores", "warp_scores"]
 
 
+def mean_and_std(y: np.ndarray) -> tuple[float, float]:
+    """`(mean, std)` of `y`, the std computed on the deviations scaled to at most 1, so
+    that scores of any scale get one (`np.std` of values near 1e-200 squares them to
+    0, and near 1e200 to infinity).
+    """
+    y = np.asarray(y, dtype=float)
+    if len(y) == 0:
+        return 0.0, 0.0
+    mean = float(np.mean(y))
+    deviations = y - mean
+    scale = float(np.max(np.abs(deviations)))
+    if scale == 0.0 or not math.isfinite(scale):
+        return mean, 0.0 if scale == 0.0 else math.inf
+    if 1e-150 < scale < 1e150:  # squares are safe: numpy's own, bit for bit
+        return mean, float(np.std(y))
+    return mean, scale * float(np.sqrt(np.mean((deviations / scale) ** 2)))
+
+
 def clean_scores(scores: Sequence[Any]) -> np.ndarray:
     """Scores -> floats, non-finite or missing ones replaced by the worst finite one.
 
@@ -80,7 +98,8 @@ def warp_scores(y: np.ndarray, *, only_if_needed: bool = False) -> np.ndarray:
     y = np.asarray(y, dtype=float)
     if len(y) < 3 or len(np.unique(y)) < 3:
         return y
-    z = (y - y.mean()) / y.std()
+    mean, std = mean_and_std(y)
+    z = (y - mean) / std
     try:
         with np.errstate(all="ignore"):
             out, lam = scipy.stats.yeojohnson(z)

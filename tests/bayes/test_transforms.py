@@ -1,6 +1,6 @@
 import numpy as np
 
-from keras_hpx.bayes.transforms import clean_scores, warp_scores
+from keras_hpx.bayes.transforms import clean_scores, mean_and_std, warp_scores
 
 
 def test_clean_scores():
@@ -32,3 +32,17 @@ def test_warp_scores_only_if_needed_keeps_gaussian_scores_affine():
     np.testing.assert_allclose(warp_scores(skewed, only_if_needed=True), warp_scores(skewed))
     zs = (skewed - skewed.mean()) / skewed.std()
     assert not np.allclose(warp_scores(skewed, only_if_needed=True), zs)
+
+
+def test_scores_of_any_scale_are_standardised_alike():
+    # np.std squares deviations: near 1e-200 they underflow to 0, near 1e200 overflow.
+    rng = np.random.default_rng(0)
+    y = rng.lognormal(size=12)
+    mean, std = mean_and_std(y)
+    assert mean == np.mean(y) and std == np.std(y)  # ordinary scales: numpy's own values
+    for scale in (1e-200, 1e-300, 1e200, 1e300):
+        m, s = mean_and_std(scale * y)
+        assert np.isclose(m, scale * mean, rtol=1e-12) and np.isclose(s, scale * std, rtol=1e-12)
+        assert np.allclose(warp_scores(scale * y), warp_scores(y), atol=1e-9)
+    assert mean_and_std(np.full(4, 1e-200)) == (1e-200, 0.0)
+    assert mean_and_std(np.array([])) == (0.0, 0.0)

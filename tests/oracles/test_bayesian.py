@@ -425,3 +425,18 @@ def test_only_configurations_whose_every_run_was_stopped_are_rerunnable(tmp_path
 def test_rerun_stopped_must_be_a_bool():
     with pytest.raises(TypeError, match="Received: rerun_stopped=1"):
         BayesianOracle(objective="val_loss", rerun_stopped=1)
+
+
+@pytest.mark.parametrize("scale", [1e-200, 1e200])
+def test_the_model_proposes_whatever_the_scale_of_the_scores(tmp_path, scale):
+    # At 1e-200 the model's fit failed on every proposal (scores standardised to NaN)
+    # and every trial after the initial design was drawn at random.
+    oracle = _oracle(tmp_path, _branin_space(), max_trials=14, num_initial_points=6)
+    sources = []
+    for _ in range(14):
+        trial = oracle.create_trial("worker0")
+        sources.append(oracle.last_proposal)
+        _finish(oracle, trial, scale * branin(trial.hyperparameters.values))
+    assert sources[6:] == [ProposalSource.MODEL] * 8
+    best = min(oracle.trials.values(), key=lambda t: t.score)
+    assert branin(best.hyperparameters.values) < 2.0  # minimum 0.398
