@@ -336,6 +336,11 @@ class HpxOracle(keras_tuner.Oracle):
             # retried, or lose its worker and be rerun: wait with the others (IDLE).
             self.tuner_ids.add(tuner_id)
             return kta.new_trial(self.hyperparameters.copy(), "idle", Status.IDLE)
+        for ended in [t for t in kta.retry_queue(self) if t in self.end_order]:
+            self._forget_ended(ended)
+        held = self.ongoing_trials.get(tuner_id)
+        if held is not None and held.trial_id in self.end_order:
+            self._forget_ended(held.trial_id)
         trial = super().create_trial(tuner_id)
         if trial.status == Status.RUNNING:
             self._awaiting_rerun.discard(trial.trial_id)  # handed out again
@@ -374,6 +379,22 @@ class HpxOracle(keras_tuner.Oracle):
             self._awaiting_rerun.add(lost.trial_id)
         self._save_trial(trial)
         self.save()
+
+    def _forget_ended(self, trial_id: str) -> None:
+        """An ended trial is neither retried nor held by a worker any more.
+
+        Two runs of one trial can both report: the run a restarted chief put back in the
+        retry queue (its worker was alive) and the rerun, or a worker taken for dead
+        and its replacement. The first end counts; handing the trial out again, or
+        leaving it with the other run's worker, made that worker rerun it for ever
+        (Keras Tuner gives a worker its ongoing trial again).
+        """
+        queue = kta.retry_queue(self)
+        while trial_id in queue:
+            queue.remove(trial_id)
+        self._awaiting_rerun.discard(trial_id)
+        for tuner_id in [k for k, t in self.ongoing_trials.items() if t.trial_id == trial_id]:
+            del self.ongoing_trials[tuner_id]
 
     def _late(self, trial_id: str) -> bool:
         """Whether a report for `trial_id` comes too late: its worker was taken for dead and
@@ -435,6 +456,8 @@ class HpxOracle(keras_tuner.Oracle):
                 "for dead and the trial is rerun, or it has ended) is ignored.",
                 stacklevel=2,
             )
+            if trial.trial_id in self.end_order:
+                self._forget_ended(trial.trial_id)  # its worker must get a new trial
             return
         self._in_end_trial = True  # one state write at the end instead of two
         try:
@@ -443,6 +466,11 @@ class HpxOracle(keras_tuner.Oracle):
             self._in_end_trial = False
         trial_id = trial.trial_id
         stored = self.trials[trial_id]
+        if trial_id in self.end_order:  # ended: another run of it is not to be started
+            queue = kta.retry_queue(self)
+            while trial_id in queue:
+                queue.remove(trial_id)
+            self._awaiting_rerun.discard(trial_id)
         self._tried_index().add(trial_id, stored.hyperparameters.values)  # new hps may appear
         if self.leases is not None:
             self.leases.forget(trial_id)
