@@ -386,7 +386,13 @@ def test_a_resumed_multi_fidelity_search_runs_the_trials_an_uninterrupted_one_do
     assert resumed == straight
 
 
-def test_merged_result_files_are_the_run_of_all_seeds_at_once(tmp_path, capsys):
+def test_merged_result_files_are_the_run_of_all_seeds_at_once(tmp_path, capsys, monkeypatch):
+    import os
+
+    # The script chooses a backend when imported (os.environ.setdefault): keep that out
+    # of this process's environment, which later tests' subprocesses inherit.
+    for name, default in (("KERAS_BACKEND", "jax"), ("TF_CPP_MIN_LOG_LEVEL", "3")):
+        monkeypatch.setenv(name, os.environ.get(name, default))
     from benchmarks import multi_fidelity_benchmark as mfb
 
     common = ["--datasets", "digits", "--methods", "hpx_random_asha", "--budgets", "1", "2"]

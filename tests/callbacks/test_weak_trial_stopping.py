@@ -343,41 +343,49 @@ def test_oracle_that_answers_stopped_is_obeyed(tmp_path):
 
 WORKER = textwrap.dedent(
     """
-    import sys
+    import json, sys
     sys.path.insert(0, {tests!r})
     from test_weak_trial_stopping import fit
     from keras_hpx import WeakTrialStopping
     cb = WeakTrialStopping(min_steps=2, min_runs=2, store={path!r})
     h = fit(float(sys.argv[1]), cb)
-    print(cb.run_id, len(h.history["val_loss"]))
+    print(json.dumps([cb.run_id, len(h.history["val_loss"]), sorted(cb.compared_with or [])]))
     """
 )
 
 
 def test_processes_share_curves_through_a_file_store(tmp_path):
+    # Every run in its own process (the same backend and numbers for all three: a run in
+    # the test's process could see another backend than its subprocesses).
     path = str(tmp_path / "curves.jsonl")
     script = tmp_path / "worker.py"
     script.write_text(WORKER.format(tests=os.path.dirname(__file__), path=path))
-    procs = [
-        subprocess.Popen(
-            [sys.executable, str(script), str(lr)], stdout=subprocess.PIPE, stderr=subprocess.PIPE
-        )
-        for lr in (GOOD, GOOD * 0.7)
-    ]
-    ids = []
-    for p in procs:
-        out, err = p.communicate(timeout=180)
-        assert p.returncode == 0, err.decode()[-3000:]
-        run_id, n = out.decode().split()[-2:]
-        ids.append(run_id)
-        assert n == "5"
-    cb = WeakTrialStopping(min_steps=2, min_runs=2, store=path)
-    h = fit(BAD, cb)
+
+    def run(lrs):
+        procs = [
+            subprocess.Popen(
+                [sys.executable, str(script), str(lr)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+            for lr in lrs
+        ]
+        results = []
+        for p in procs:
+            out, err = p.communicate(timeout=180)
+            assert p.returncode == 0, err.decode()[-3000:]
+            results.append(json.loads(out.decode().strip().splitlines()[-1]))
+        return results
+
+    first = run([GOOD, GOOD * 0.7])  # side by side: neither has two runs to compare with
+    ids = [run_id for run_id, _, _ in first]
+    assert [n for _, n, _ in first] == [5, 5]
+    ((bad_id, n, compared_with),) = run([BAD])
     curves = FileStore(path).curves()
     seen = {i: c.values for i, c in curves.items()}
-    assert len(h.history["val_loss"]) == 2, (cb.decision, cb.compared_with, ids, seen)
-    assert sorted(cb.compared_with) == sorted(ids)
-    assert len(curves) == 3 and curves[cb.run_id].stopped
+    assert n == 2, (compared_with, ids, seen)  # stopped at the first judged epoch
+    assert compared_with == sorted(ids)
+    assert len(curves) == 3 and curves[bad_id].stopped
     assert all(len(curves[i].values) == 5 and curves[i].finished for i in ids)
 
 
