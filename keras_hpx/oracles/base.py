@@ -380,8 +380,8 @@ class HpxOracle(keras_tuner.Oracle):
         self._save_trial(trial)
         self.save()
 
-    def _forget_ended(self, trial_id: str) -> None:
-        """An ended trial is neither retried nor held by a worker any more.
+    def _forget_ended(self, trial_id: str, release_workers: bool = True) -> None:
+        """An ended trial is not retried any more, nor (`release_workers`) held by a worker.
 
         Two runs of one trial can both report: the run a restarted chief put back in the
         retry queue (its worker was alive) and the rerun, or a worker taken for dead
@@ -393,6 +393,8 @@ class HpxOracle(keras_tuner.Oracle):
         while trial_id in queue:
             queue.remove(trial_id)
         self._awaiting_rerun.discard(trial_id)
+        if not release_workers:
+            return
         for tuner_id in [k for k, t in self.ongoing_trials.items() if t.trial_id == trial_id]:
             del self.ongoing_trials[tuner_id]
 
@@ -467,10 +469,7 @@ class HpxOracle(keras_tuner.Oracle):
         trial_id = trial.trial_id
         stored = self.trials[trial_id]
         if trial_id in self.end_order:  # ended: another run of it is not to be started
-            queue = kta.retry_queue(self)
-            while trial_id in queue:
-                queue.remove(trial_id)
-            self._awaiting_rerun.discard(trial_id)
+            self._forget_ended(trial_id, release_workers=False)  # another still runs it
         self._tried_index().add(trial_id, stored.hyperparameters.values)  # new hps may appear
         if self.leases is not None:
             self.leases.forget(trial_id)
